@@ -1,0 +1,127 @@
+// Internal keys: how kv versions every user key.
+//
+// An internal key is the user key followed by an 8-byte little-endian
+// trailer  (sequence << 8) | type.  Internal keys sort by user key ascending
+// (unsigned bytewise), then by trailer descending, so the newest version of
+// a key comes first and a lookup for (key, snapshot sequence) seeks to the
+// first entry with sequence <= snapshot.
+//
+// Types:
+//   kDeletion          tombstone; the value is empty
+//   kValue             a plain value
+//   kValueWithExpiry   value bytes = fixed64 absolute expiry (microseconds
+//                      since the Unix epoch, from Options::clock) + the user
+//                      value. Once the clock passes the expiry the entry reads
+//                      as a deletion.
+//
+// Sequence numbers are 56 bits: at most kMaxSequenceNumber.
+#pragma once
+
+#include <cassert>
+#include <compare>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "kv/coding.hpp"
+
+namespace kv {
+
+using SequenceNumber = std::uint64_t;
+inline constexpr SequenceNumber kMaxSequenceNumber = (SequenceNumber{1} << 56) - 1;
+
+enum class ValueType : std::uint8_t {
+  kDeletion = 0,
+  kValue = 1,
+  kValueWithExpiry = 2,
+};
+// The largest type: a seek key built with it sorts before every entry of
+// the same user key and sequence.
+inline constexpr ValueType kValueTypeForSeek = ValueType::kValueWithExpiry;
+inline constexpr std::size_t kTrailerBytes = 8;
+inline constexpr std::size_t kExpiryBytes = 8;
+
+inline bool IsValidValueType(std::uint8_t t) { return t <= 2; }
+
+inline std::uint64_t PackTrailer(SequenceNumber seq, ValueType type) {
+  assert(seq <= kMaxSequenceNumber);
+  return (seq << 8) | static_cast<std::uint8_t>(type);
+}
+
+// Appends the internal key for (user_key, seq, type) to `dst`.
+inline void AppendInternalKey(std::string* dst, std::string_view user_key, SequenceNumber seq,
+                              ValueType type) {
+  dst->append(user_key.data(), user_key.size());
+  PutFixed64(dst, PackTrailer(seq, type));
+}
+inline std::string MakeInternalKey(std::string_view user_key, SequenceNumber seq, ValueType type) {
+  std::string k;
+  k.reserve(user_key.size() + kTrailerBytes);
+  AppendInternalKey(&k, user_key, seq, type);
+  return k;
+}
+
+// A decoded internal key; user_key views the encoded bytes.
+struct ParsedInternalKey {
+  std::string_view user_key;
+  SequenceNumber sequence = 0;
+  ValueType type = ValueType::kValue;
+};
+
+// REQUIRES: internal_key.size() >= kTrailerBytes
+inline std::string_view ExtractUserKey(std::string_view internal_key) {
+  assert(internal_key.size() >= kTrailerBytes);
+  return internal_key.substr(0, internal_key.size() - kTrailerBytes);
+}
+inline std::uint64_t ExtractTrailer(std::string_view internal_key) {
+  return DecodeFixed64(internal_key.data() + internal_key.size() - kTrailerBytes);
+}
+
+// Returns false if the key is too short or its type byte is unknown.
+[[nodiscard]] inline bool ParseInternalKey(std::string_view internal_key, ParsedInternalKey* out) {
+  if (internal_key.size() < kTrailerBytes) return false;
+  const std::uint64_t trailer = ExtractTrailer(internal_key);
+  const auto type = static_cast<std::uint8_t>(trailer & 0xff);
+  if (!IsValidValueType(type)) return false;
+  out->user_key = ExtractUserKey(internal_key);
+  out->sequence = trailer >> 8;
+  out->type = static_cast<ValueType>(type);
+  return true;
+}
+
+// Unsigned bytewise comparison of user keys (std::string_view::compare is
+// char_traits<char>::compare, which compares as unsigned char).
+inline int CompareUserKeys(std::string_view a, std::string_view b) { return a.compare(b); }
+
+// The order of internal keys described above.
+// REQUIRES: both keys are at least kTrailerBytes long.
+inline int CompareInternalKeys(std::string_view a, std::string_view b) {
+  const int r = CompareUserKeys(ExtractUserKey(a), ExtractUserKey(b));
+  if (r != 0) return r;
+  const std::uint64_t ta = ExtractTrailer(a);
+  const std::uint64_t tb = ExtractTrailer(b);
+  if (ta > tb) return -1;
+  if (ta < tb) return 1;
+  return 0;
+}
+
+// Splits a kValueWithExpiry value into its expiry and the user value.
+// Returns false if the value is too short to hold the expiry.
+[[nodiscard]] inline bool SplitExpiringValue(std::string_view stored, std::uint64_t* expiry_micros,
+                                             std::string_view* user_value) {
+  if (stored.size() < kExpiryBytes) return false;
+  *expiry_micros = DecodeFixed64(stored.data());
+  *user_value = stored.substr(kExpiryBytes);
+  return true;
+}
+
+// True if an entry of this type and stored value is expired at `now_micros`.
+inline bool IsExpired(ValueType type, std::string_view stored_value, std::uint64_t now_micros) {
+  if (type != ValueType::kValueWithExpiry) return false;
+  std::uint64_t expiry = 0;
+  std::string_view v;
+  if (!SplitExpiringValue(stored_value, &expiry, &v)) return true;  // malformed: never returned
+  return expiry <= now_micros;
+}
+
+}  // namespace kv

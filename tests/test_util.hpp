@@ -1,0 +1,64 @@
+// Helpers shared by kv's tests.
+#pragma once
+
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+// REQUIRE that a Status (or StatusOr) is OK, printing it if not.
+#define REQUIRE_OK(expr)                                   \
+  do {                                                     \
+    const ::absl::Status kv_test_status_ = ::kv::test::ToStatus(expr); \
+    INFO(kv_test_status_.ToString());                      \
+    REQUIRE(kv_test_status_.ok());                         \
+  } while (false)
+#define CHECK_OK(expr)                                     \
+  do {                                                     \
+    const ::absl::Status kv_test_status_ = ::kv::test::ToStatus(expr); \
+    INFO(kv_test_status_.ToString());                      \
+    CHECK(kv_test_status_.ok());                           \
+  } while (false)
+
+namespace kv::test {
+
+inline absl::Status ToStatus(const absl::Status& s) { return s; }
+template <typename T>
+absl::Status ToStatus(const absl::StatusOr<T>& s) {
+  return s.status();
+}
+
+// A fresh, empty directory under the system temp dir, removed on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() /
+            ("kv_test_" + std::to_string(rd()) + "_" + std::to_string(rd()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string str() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Seed for randomized tests: KV_TEST_SEED from the environment, else fixed,
+// so failures reproduce. Printed by the tests that use it.
+inline std::uint64_t TestSeed() {
+  if (const char* s = std::getenv("KV_TEST_SEED")) return std::strtoull(s, nullptr, 10);
+  return 20261121;
+}
+
+}  // namespace kv::test
