@@ -1,0 +1,257 @@
+// kv::SkipList: an ordered set of keys in an Arena, with one writer and any
+// number of lock-free concurrent readers. The memtable is built on it.
+//
+//   struct Cmp { int operator()(std::uint64_t a, std::uint64_t b) const {...} };
+//   kv::Arena arena;
+//   kv::SkipList<std::uint64_t, Cmp> list(Cmp{}, &arena);
+//   list.Insert(42);                       // writer side, serialized
+//   kv::SkipList<std::uint64_t, Cmp>::Iterator it(&list);
+//   for (it.Seek(40); it.Valid(); it.Next()) use(it.key());
+//
+// Key must be trivially copyable and trivially destructible (nodes live in
+// the arena and are never destroyed). Comparator is a callable
+// `int (const Key&, const Key&)` returning <0, 0, >0. Seek and Contains also
+// accept any other type T for which the comparator has an overload
+// `int (const Key&, const T&)` ordering T consistently with the keys
+// (heterogeneous lookup, so a probe never has to be encoded as a Key).
+//
+// Thread-safety invariants
+// ------------------------
+// 1. Writes (Insert) are externally serialized: at most one thread inserts
+//    at a time. Reads (Contains, Iterator) need no lock and may run in any
+//    number of threads concurrently with the writer.
+// 2. Nothing is ever removed. A node, once reachable, stays reachable and
+//    its key and memory stay valid until the SkipList and its Arena die, so
+//    a reader can never hold a dangling pointer.
+// 3. A node is fully built before it is published: the writer fills in its
+//    key and all of its forward pointers, and only then links it in, level
+//    by level from the bottom, with a release store into the predecessor's
+//    forward pointer. Readers load forward pointers with acquire, so seeing
+//    a node implies seeing its key, its tower, and everything the writer
+//    wrote before the link (e.g. the bytes a `const char*` key points to).
+// 4. Level 0 is the whole truth; higher levels are shortcuts. A node may be
+//    visible at level 0 but not yet at level 3; a reader that descends
+//    through an older shortcut still reaches it along level 0. Every level
+//    stays sorted at every instant because each link is a single pointer
+//    store that splices in a node whose own pointer was already set.
+// 5. max_height_ is only a hint of how many levels the head uses. The writer
+//    raises it (relaxed) before linking a taller node. A reader that sees the
+//    new height early finds null in the head's new levels and simply drops
+//    down; one that sees the old height starts lower. Either is correct.
+// 6. The random generator and the search scratch belong to the writer.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <type_traits>
+
+#include "kv/arena.hpp"
+
+namespace kv {
+
+template <typename Key, class Comparator>
+class SkipList {
+ private:
+  struct Node;
+
+ public:
+  static constexpr int kMaxHeight = 12;
+  static constexpr unsigned kBranching = 4;  // each level holds ~1/4 of the one below
+
+  // Uses `arena` for every node; the arena must outlive the list.
+  // `seed` seeds the height generator (any value works).
+  explicit SkipList(Comparator cmp, Arena* arena, std::uint64_t seed = 0x5eed1e55cafef00dULL)
+      : compare_(cmp), arena_(arena), head_(NewNode(Key{}, kMaxHeight)), rng_state_(seed | 1) {
+    for (int i = 0; i < kMaxHeight; ++i) head_->SetNextRelaxed(i, nullptr);
+  }
+  SkipList(const SkipList&) = delete;
+  SkipList& operator=(const SkipList&) = delete;
+
+  // Inserts `key`.
+  // REQUIRES: no key comparing equal to `key` is in the list.
+  // REQUIRES: external synchronization with other Insert calls.
+  void Insert(const Key& key) {
+    Node* prev[kMaxHeight];
+    Node* x = FindGreaterOrEqual(key, prev);
+    assert(x == nullptr || compare_(x->key, key) != 0);
+    (void)x;
+
+    const int height = RandomHeight();
+    const int old_height = GetMaxHeight();
+    if (height > old_height) {
+      for (int i = old_height; i < height; ++i) prev[i] = head_;
+      // Invariant 5: relaxed is enough; readers cope with either value.
+      max_height_.store(height, std::memory_order_relaxed);
+    }
+
+    x = NewNode(key, height);
+    for (int i = 0; i < height; ++i) {
+      // Only the writer stores these, so relaxed reads of its own writes are fine;
+      // the release in SetNext publishes x (invariant 3).
+      x->SetNextRelaxed(i, prev[i]->NextRelaxed(i));
+      prev[i]->SetNext(i, x);
+    }
+  }
+
+  // True if a key comparing equal to `probe` is in the list. Thread-safe.
+  template <typename T>
+  bool Contains(const T& probe) const {
+    Node* x = FindGreaterOrEqual(probe, nullptr);
+    return x != nullptr && compare_(x->key, probe) == 0;
+  }
+
+  // A cursor over the list. Safe to use concurrently with Insert; it sees a
+  // key if that key was linked before the cursor reached its position.
+  // One Iterator is used by one thread at a time.
+  class Iterator {
+   public:
+    // The list must outlive the iterator. Starts not Valid().
+    explicit Iterator(const SkipList* list) : list_(list) {}
+
+    bool Valid() const { return node_ != nullptr; }
+    // REQUIRES: Valid()
+    const Key& key() const {
+      assert(Valid());
+      return node_->key;
+    }
+    // REQUIRES: Valid()
+    void Next() {
+      assert(Valid());
+      node_ = node_->Next(0);
+    }
+    // REQUIRES: Valid()
+    void Prev() {
+      assert(Valid());
+      // No back pointers: search for the last node before this one.
+      node_ = list_->FindLessThan(node_->key);
+      if (node_ == list_->head_) node_ = nullptr;
+    }
+    // Positions at the first key >= target.
+    template <typename T>
+    void Seek(const T& target) {
+      node_ = list_->FindGreaterOrEqual(target, nullptr);
+    }
+    void SeekToFirst() { node_ = list_->head_->Next(0); }
+    void SeekToLast() {
+      node_ = list_->FindLast();
+      if (node_ == list_->head_) node_ = nullptr;
+    }
+
+   private:
+    const SkipList* list_;
+    Node* node_ = nullptr;
+  };
+
+ private:
+  using Link = std::atomic<Node*>;
+
+  // A node is one arena allocation: the Node header (the key) followed
+  // immediately by its tower of `height` links.
+  struct alignas(Link) Node {
+    explicit Node(const Key& k) : key(k) {}
+    Key const key;
+
+    Link* tower() { return std::launder(reinterpret_cast<Link*>(reinterpret_cast<char*>(this) + sizeof(Node))); }
+
+    Node* Next(int level) { return tower()[level].load(std::memory_order_acquire); }
+    void SetNext(int level, Node* x) { tower()[level].store(x, std::memory_order_release); }
+    Node* NextRelaxed(int level) { return tower()[level].load(std::memory_order_relaxed); }
+    void SetNextRelaxed(int level, Node* x) { tower()[level].store(x, std::memory_order_relaxed); }
+  };
+  static_assert(std::is_trivially_copyable_v<Key>, "SkipList keys are copied into the arena");
+  static_assert(std::is_trivially_destructible_v<Key>, "SkipList nodes are never destroyed");
+  static_assert(std::is_trivially_destructible_v<Link>, "SkipList links are never destroyed");
+  static_assert(alignof(Node) <= Arena::kAlign, "Arena::AllocateAligned must suffice for a Node");
+  static_assert(sizeof(Node) % alignof(Link) == 0, "the tower must start aligned");
+
+  Node* NewNode(const Key& key, int height) {
+    char* mem = arena_->AllocateAligned(sizeof(Node) + sizeof(Link) * static_cast<std::size_t>(height));
+    Node* node = new (mem) Node(key);
+    Link* links = reinterpret_cast<Link*>(mem + sizeof(Node));
+    for (int i = 0; i < height; ++i) new (&links[i]) Link(nullptr);
+    return node;
+  }
+
+  int GetMaxHeight() const { return max_height_.load(std::memory_order_relaxed); }
+
+  // A fast xorshift64* step; writer-only (invariant 6).
+  std::uint64_t NextRandom() {
+    rng_state_ ^= rng_state_ >> 12;
+    rng_state_ ^= rng_state_ << 25;
+    rng_state_ ^= rng_state_ >> 27;
+    return rng_state_ * 0x2545F4914F6CDD1DULL;
+  }
+
+  // Height h with probability (1/4)^(h-1) * 3/4, capped at kMaxHeight.
+  int RandomHeight() {
+    std::uint64_t r = NextRandom() >> 32;  // the high bits are the best ones
+    int height = 1;
+    while (height < kMaxHeight && (r % kBranching) == 0) {
+      ++height;
+      r /= kBranching;
+    }
+    return height;
+  }
+
+  // The first node with key >= probe, or nullptr. If `prev` is non-null,
+  // prev[level] receives the last node before it at each level below the
+  // current max height.
+  template <typename T>
+  Node* FindGreaterOrEqual(const T& probe, Node** prev) const {
+    Node* x = head_;
+    int level = GetMaxHeight() - 1;
+    while (true) {
+      Node* next = x->Next(level);
+      if (next != nullptr && compare_(next->key, probe) < 0) {
+        x = next;  // still before probe: move right
+      } else {
+        if (prev != nullptr) prev[level] = x;
+        if (level == 0) return next;
+        --level;
+      }
+    }
+  }
+
+  // The last node with key < `key`, or head_ if there is none.
+  Node* FindLessThan(const Key& key) const {
+    Node* x = head_;
+    int level = GetMaxHeight() - 1;
+    while (true) {
+      assert(x == head_ || compare_(x->key, key) < 0);
+      Node* next = x->Next(level);
+      if (next != nullptr && compare_(next->key, key) < 0) {
+        x = next;
+      } else {
+        if (level == 0) return x;
+        --level;
+      }
+    }
+  }
+
+  // The last node, or head_ if the list is empty.
+  Node* FindLast() const {
+    Node* x = head_;
+    int level = GetMaxHeight() - 1;
+    while (true) {
+      Node* next = x->Next(level);
+      if (next != nullptr) {
+        x = next;
+      } else {
+        if (level == 0) return x;
+        --level;
+      }
+    }
+  }
+
+  Comparator const compare_;
+  Arena* const arena_;
+  Node* const head_;                  // sentinel; its key is never compared
+  std::atomic<int> max_height_{1};    // invariant 5
+  std::uint64_t rng_state_;           // writer-only
+};
+
+}  // namespace kv
