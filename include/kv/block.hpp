@@ -1,0 +1,316 @@
+// kv::Block: an immutable, parsed SSTable block in 64-byte aligned memory,
+// and kv::BlockIter, a kv::Iterator over its entries.
+//
+//   KV_ASSIGN_OR_RETURN(std::shared_ptr<const kv::Block> block,
+//                       kv::Block::FromContents(bytes));
+//   kv::BlockIter it(block, kv::CompareUserKeys);
+//   for (it.Seek("m"); it.Valid(); it.Next()) use(it.key(), it.value());
+//   KV_RETURN_IF_ERROR(it.status());
+//
+// The layout is described in kv/block_builder.hpp and docs/FORMAT_SSTABLE.md.
+// A Block is shared through std::shared_ptr<const Block> (the block cache
+// hands out the same object to many readers); a BlockIter holds a reference,
+// so a block evicted from the cache stays alive while an iterator uses it.
+//
+// Corrupt bytes never cause an out-of-bounds read: every decode is bounds
+// checked, and an iterator that meets a malformed entry becomes invalid with
+// status() kDataLoss naming the file (if given) and the entry's file offset.
+// Without a checksum a corrupt block may of course yield garbage keys.
+//
+// Thread-safety: a Block is immutable and may be shared by any threads; one
+// BlockIter is used by one thread at a time.
+#pragma once
+
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "kv/coding.hpp"
+#include "kv/iterator.hpp"
+#include "kv/status_macros.hpp"
+
+namespace kv {
+
+// A three-way key comparison: <0, 0, >0. kv::CompareInternalKeys for tables
+// of internal keys, kv::CompareUserKeys for plain bytewise keys.
+using KeyComparator = int (*)(std::string_view a, std::string_view b);
+
+// Block storage is aligned to a cache line: the kernel copies into aligned
+// buffers much faster, and bloom filter lines then coincide with CPU lines.
+inline constexpr std::size_t kBlockAlignment = 64;
+
+// An owned, 64-byte aligned byte buffer.
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  // A buffer of `size` uninitialized bytes (capacity rounded up to 64).
+  explicit AlignedBuffer(std::size_t size)
+      : size_(size), capacity_((size + kBlockAlignment - 1) / kBlockAlignment * kBlockAlignment) {
+    if (capacity_ == 0) capacity_ = kBlockAlignment;
+    data_.reset(static_cast<char*>(::operator new (capacity_, std::align_val_t{kBlockAlignment})));
+  }
+  char* data() { return data_.get(); }
+  const char* data() const { return data_.get(); }
+  std::size_t size() const { return size_; }
+  std::size_t capacity() const { return capacity_; }
+  // Shrinks the visible size (the allocation stays).
+  // REQUIRES: n <= size()
+  void Shrink(std::size_t n) {
+    assert(n <= size_);
+    size_ = n;
+  }
+
+ private:
+  struct Free {
+    void operator()(char* p) const { ::operator delete (p, std::align_val_t{kBlockAlignment}); }
+  };
+  std::unique_ptr<char, Free> data_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+
+class Block {
+ public:
+  // Parses `contents` (block bytes without the on-disk trailer). kDataLoss if
+  // the restart array does not fit.
+  [[nodiscard]] static absl::StatusOr<std::shared_ptr<const Block>> FromBuffer(
+      AlignedBuffer contents) {
+    const std::size_t size = contents.size();
+    if (size < sizeof(std::uint32_t)) {
+      return absl::DataLossError(absl::StrCat("block too short (", size, " bytes)"));
+    }
+    const std::uint32_t n = DecodeFixed32(contents.data() + size - sizeof(std::uint32_t));
+    const std::size_t max_restarts = (size - sizeof(std::uint32_t)) / sizeof(std::uint32_t);
+    if (n == 0 || n > max_restarts) {
+      return absl::DataLossError(
+          absl::StrCat("bad block restart count ", n, " for a block of ", size, " bytes"));
+    }
+    auto block = std::shared_ptr<Block>(new Block(std::move(contents)));
+    block->num_restarts_ = n;
+    block->restarts_offset_ =
+        static_cast<std::uint32_t>(size - (std::size_t{n} + 1) * sizeof(std::uint32_t));
+    return std::shared_ptr<const Block>(std::move(block));
+  }
+  // Copies `contents` into aligned storage and parses it.
+  [[nodiscard]] static absl::StatusOr<std::shared_ptr<const Block>> FromContents(
+      std::string_view contents) {
+    AlignedBuffer buf(contents.size());
+    if (!contents.empty()) std::memcpy(buf.data(), contents.data(), contents.size());
+    return FromBuffer(std::move(buf));
+  }
+
+  Block(const Block&) = delete;
+  Block& operator=(const Block&) = delete;
+
+  const char* data() const { return buf_.data(); }
+  std::size_t size() const { return buf_.size(); }
+  std::string_view contents() const { return {buf_.data(), buf_.size()}; }
+  // Memory held: what a cache should charge for this block.
+  std::size_t charge() const { return buf_.capacity() + sizeof(Block); }
+  std::uint32_t num_restarts() const { return num_restarts_; }
+  // Offset of the restart array = end of the entries.
+  std::uint32_t restarts_offset() const { return restarts_offset_; }
+
+ private:
+  explicit Block(AlignedBuffer buf) : buf_(std::move(buf)) {}
+
+  AlignedBuffer buf_;
+  std::uint32_t restarts_offset_ = 0;
+  std::uint32_t num_restarts_ = 0;
+};
+
+// Iterates one block in the order of `cmp` (which must be the order the
+// block was built in).
+class BlockIter final : public Iterator {
+ public:
+  // `file_name` (may be null; must outlive the iterator) and `block_offset`
+  // (the block's offset in its file) only serve error messages.
+  BlockIter(std::shared_ptr<const Block> block, KeyComparator cmp,
+            const std::string* file_name = nullptr, std::uint64_t block_offset = 0)
+      : block_(std::move(block)),
+        cmp_(cmp),
+        file_name_(file_name),
+        block_offset_(block_offset),
+        data_(block_->data()),
+        restarts_(block_->restarts_offset()),
+        num_restarts_(block_->num_restarts()),
+        current_(restarts_),
+        restart_index_(num_restarts_) {}
+
+  bool Valid() const override { return current_ < restarts_; }
+  absl::Status status() const override { return status_; }
+  std::string_view key() const override {
+    assert(Valid());
+    return key_;
+  }
+  std::string_view value() const override {
+    assert(Valid());
+    return value_;
+  }
+
+  void SeekToFirst() override {
+    if (!status_.ok()) return;
+    if (SeekToRestartPoint(0)) ParseNextKey();
+  }
+
+  void SeekToLast() override {
+    if (!status_.ok()) return;
+    if (!SeekToRestartPoint(num_restarts_ - 1)) return;
+    while (ParseNextKey() && NextEntryOffset() < restarts_) {
+    }
+  }
+
+  void Seek(std::string_view target) override {
+    if (!status_.ok()) return;
+    // Binary search for the last restart point whose key is < target; the
+    // answer is at or after it (or at restart 0).
+    std::uint32_t left = 0;
+    std::uint32_t right = num_restarts_ - 1;
+    while (left < right) {
+      const std::uint32_t mid = left + (right - left + 1) / 2;
+      std::string_view mid_key;
+      if (!RestartKey(mid, &mid_key)) return;
+      if (cmp_(mid_key, target) < 0) {
+        left = mid;
+      } else {
+        right = mid - 1;
+      }
+    }
+    if (!SeekToRestartPoint(left)) return;
+    while (ParseNextKey()) {
+      if (cmp_(key_, target) >= 0) return;
+    }
+  }
+
+  void Next() override {
+    assert(Valid());
+    ParseNextKey();
+  }
+
+  void Prev() override {
+    assert(Valid());
+    const std::uint32_t original = current_;
+    // Back up to the restart point before the current entry.
+    while (RestartPoint(restart_index_) >= original) {
+      if (restart_index_ == 0) {  // current is the first entry
+        MarkInvalid();
+        return;
+      }
+      --restart_index_;
+    }
+    if (!SeekToRestartPoint(restart_index_)) return;
+    // Scan forward to the entry just before `original`.
+    while (ParseNextKey() && NextEntryOffset() < original) {
+    }
+  }
+
+ private:
+  std::uint32_t RestartPoint(std::uint32_t i) const {
+    assert(i < num_restarts_);
+    return DecodeFixed32(data_ + restarts_ + std::size_t{i} * sizeof(std::uint32_t));
+  }
+
+  std::uint32_t NextEntryOffset() const {
+    return static_cast<std::uint32_t>(value_.data() + value_.size() - data_);
+  }
+
+  void MarkInvalid() {
+    current_ = restarts_;
+    restart_index_ = num_restarts_;
+    key_.clear();
+    value_ = {};
+  }
+
+  bool Corrupt(std::uint64_t offset_in_block, std::string_view what) {
+    const std::uint64_t off = block_offset_ + offset_in_block;
+    status_ =
+        file_name_ != nullptr
+            ? absl::DataLossError(
+                  absl::StrCat(*file_name_, ": corrupt block ", Sv(what), " at offset ", off))
+            : absl::DataLossError(absl::StrCat("corrupt block ", Sv(what), " at offset ", off));
+    MarkInvalid();
+    return false;
+  }
+
+  // Positions just before the entry at restart point `i`.
+  bool SeekToRestartPoint(std::uint32_t i) {
+    key_.clear();
+    restart_index_ = i;
+    const std::uint32_t offset = RestartPoint(i);
+    if (offset > restarts_) return Corrupt(restarts_ + std::size_t{i} * 4, "restart point");
+    value_ = std::string_view(data_ + offset, 0);
+    current_ = restarts_;  // invalid until an entry is parsed
+    return true;
+  }
+
+  // Decodes the entry header at `p`; false if it does not fit before `limit`.
+  static const char* DecodeEntry(const char* p, const char* limit, std::uint32_t* shared,
+                                 std::uint32_t* unshared, std::uint32_t* value_len) {
+    p = DecodeVarint32(p, limit, shared);
+    if (p == nullptr) return nullptr;
+    p = DecodeVarint32(p, limit, unshared);
+    if (p == nullptr) return nullptr;
+    p = DecodeVarint32(p, limit, value_len);
+    if (p == nullptr) return nullptr;
+    if (static_cast<std::uint64_t>(limit - p) < std::uint64_t{*unshared} + *value_len) {
+      return nullptr;
+    }
+    return p;
+  }
+
+  // The full key stored at restart point `i` (decoded in place).
+  bool RestartKey(std::uint32_t i, std::string_view* key) {
+    const std::uint32_t offset = RestartPoint(i);
+    if (offset >= restarts_) return Corrupt(restarts_ + std::size_t{i} * 4, "restart point");
+    std::uint32_t shared = 0, unshared = 0, value_len = 0;
+    const char* p = DecodeEntry(data_ + offset, data_ + restarts_, &shared, &unshared, &value_len);
+    if (p == nullptr || shared != 0) return Corrupt(offset, "restart entry");
+    *key = std::string_view(p, unshared);
+    return true;
+  }
+
+  // Moves to the entry after the current position; false at the end or on
+  // corruption.
+  bool ParseNextKey() {
+    const std::uint32_t offset = NextEntryOffset();
+    if (offset >= restarts_) {
+      MarkInvalid();
+      return false;
+    }
+    std::uint32_t shared = 0, unshared = 0, value_len = 0;
+    const char* p = DecodeEntry(data_ + offset, data_ + restarts_, &shared, &unshared, &value_len);
+    if (p == nullptr || shared > key_.size()) return Corrupt(offset, "entry");
+    current_ = offset;
+    key_.resize(shared);
+    key_.append(p, unshared);
+    value_ = std::string_view(p + unshared, value_len);
+    while (restart_index_ + 1 < num_restarts_ && RestartPoint(restart_index_ + 1) <= current_) {
+      ++restart_index_;
+    }
+    return true;
+  }
+
+  std::shared_ptr<const Block> block_;
+  KeyComparator cmp_;
+  const std::string* file_name_;
+  std::uint64_t block_offset_;
+  const char* data_;
+  std::uint32_t restarts_;       // offset of the restart array
+  std::uint32_t num_restarts_;   // >= 1
+  std::uint32_t current_;        // offset of the current entry; restarts_ if invalid
+  std::uint32_t restart_index_;  // restart block holding current_
+  std::string key_;
+  std::string_view value_;
+  absl::Status status_;
+};
+
+}  // namespace kv

@@ -1,0 +1,217 @@
+// Tests for kv::BlockBuilder / kv::Block / kv::BlockIter: round trips of
+// random sorted keys checked against a sorted-vector model (every seek
+// target, both directions), internal-key order, and corrupt bytes.
+#include <algorithm>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kv/block.hpp"
+#include "kv/block_builder.hpp"
+#include "kv/internal_key.hpp"
+#include "test_util.hpp"
+
+namespace kv {
+namespace {
+
+using Entries = std::vector<std::pair<std::string, std::string>>;
+
+// Sorted unique random keys with many shared prefixes (drawn from a small
+// alphabet, including 0x00 and 0xff bytes) and random values.
+Entries RandomEntries(std::mt19937_64& rng, std::size_t n) {
+  const std::string alphabet(
+      "\x00\x01"
+      "abc\xfe\xff",
+      7);
+  std::vector<std::string> keys;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string k;
+    const std::size_t len = rng() % 12;
+    for (std::size_t j = 0; j < len; ++j) k.push_back(alphabet[rng() % alphabet.size()]);
+    keys.push_back(std::move(k));
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  Entries out;
+  for (auto& k : keys)
+    out.emplace_back(k, std::string(rng() % 20, static_cast<char>('A' + rng() % 26)));
+  return out;
+}
+
+std::shared_ptr<const Block> Build(const Entries& entries, int restart_interval) {
+  BlockBuilder b(restart_interval);
+  for (const auto& [k, v] : entries) b.Add(k, v);
+  auto block = Block::FromContents(b.Finish());
+  REQUIRE_OK(block);
+  return *block;
+}
+
+// Checks that `it` is at model index `i` (n = end).
+void ExpectAt(const BlockIter& it, const Entries& model, std::size_t i) {
+  REQUIRE_OK(it.status());
+  if (i == model.size()) {
+    REQUIRE_FALSE(it.Valid());
+    return;
+  }
+  REQUIRE(it.Valid());
+  REQUIRE(it.key() == model[i].first);
+  REQUIRE(it.value() == model[i].second);
+}
+
+void CheckBlock(const Entries& model, int restart_interval) {
+  auto block = Build(model, restart_interval);
+  REQUIRE(reinterpret_cast<std::uintptr_t>(block->data()) % kBlockAlignment == 0);
+  BlockIter it(block, CompareUserKeys);
+
+  // Forward scan.
+  it.SeekToFirst();
+  for (std::size_t i = 0; i < model.size(); ++i) {
+    ExpectAt(it, model, i);
+    it.Next();
+  }
+  ExpectAt(it, model, model.size());
+  // Backward scan.
+  it.SeekToLast();
+  for (std::size_t i = model.size(); i-- > 0;) {
+    ExpectAt(it, model, i);
+    it.Prev();
+  }
+  REQUIRE_FALSE(it.Valid());
+  REQUIRE_OK(it.status());
+
+  // Seek targets: every key, and keys just before/after/between them.
+  std::vector<std::string> targets = {"", std::string(20, '\xff')};
+  for (const auto& [k, v] : model) {
+    targets.push_back(k);
+    targets.push_back(k + '\0');
+    targets.push_back(k + "b");
+    if (!k.empty()) targets.push_back(k.substr(0, k.size() - 1));
+  }
+  for (const std::string& t : targets) {
+    const auto lb =
+        std::lower_bound(model.begin(), model.end(), t,
+                         [](const auto& e, const std::string& x) { return e.first < x; });
+    const auto i = static_cast<std::size_t>(lb - model.begin());
+    it.Seek(t);
+    ExpectAt(it, model, i);
+    if (i < model.size()) {
+      it.Next();
+      ExpectAt(it, model, i + 1);
+      it.Seek(t);
+      it.Prev();
+      if (i == 0) {
+        REQUIRE_FALSE(it.Valid());
+      } else {
+        ExpectAt(it, model, i - 1);
+      }
+    }
+  }
+}
+
+TEST_CASE("Block round trip of random keys, all seek targets, both directions") {
+  std::mt19937_64 rng(test::TestSeed());
+  for (int restart_interval : {1, 2, 16}) {
+    for (std::size_t n : {0, 1, 2, 15, 16, 17, 100, 1000}) {
+      INFO("restart_interval=" << restart_interval << " n=" << n);
+      CheckBlock(RandomEntries(rng, n), restart_interval);
+    }
+  }
+}
+
+TEST_CASE("Block builder reuse after Reset and size estimate") {
+  BlockBuilder b(4);
+  b.Add("a", "1");
+  b.Add("b", "2");
+  const std::size_t estimate = b.CurrentSizeEstimate();
+  REQUIRE(b.Finish().size() == estimate);
+  b.Reset();
+  REQUIRE(b.empty());
+  Entries model = {{"x", "9"}, {"y", ""}, {"z", std::string(300, 'z')}};
+  for (const auto& [k, v] : model) b.Add(k, v);
+  auto block = Block::FromContents(b.Finish());
+  REQUIRE_OK(block);
+  BlockIter it(*block, CompareUserKeys);
+  it.SeekToFirst();
+  for (std::size_t i = 0; i <= model.size(); ++i) {
+    ExpectAt(it, model, i);
+    if (it.Valid()) it.Next();
+  }
+}
+
+TEST_CASE("Block with internal keys orders versions newest first") {
+  Entries model;
+  for (int u = 0; u < 50; ++u) {
+    const std::string user = "key" + std::to_string(1000 + u);
+    for (SequenceNumber s = 5; s >= 1; --s) {
+      model.emplace_back(MakeInternalKey(user, s * 10 + u, ValueType::kValue), std::to_string(s));
+    }
+  }
+  BlockBuilder b(16);
+  for (const auto& [k, v] : model) b.Add(k, v);
+  auto block = Block::FromContents(b.Finish());
+  REQUIRE_OK(block);
+  BlockIter it(*block, CompareInternalKeys);
+  // A seek at (user, snapshot) finds the newest version <= snapshot.
+  it.Seek(MakeInternalKey("key1010", 35, kValueTypeForSeek));
+  REQUIRE(it.Valid());
+  ParsedInternalKey p;
+  REQUIRE(ParseInternalKey(it.key(), &p));
+  REQUIRE(p.user_key == "key1010");
+  REQUIRE(p.sequence == 30);
+  it.Seek(MakeInternalKey("key1010", 5, kValueTypeForSeek));
+  REQUIRE(it.Valid());
+  REQUIRE(ParseInternalKey(it.key(), &p));
+  REQUIRE(p.user_key == "key1011");  // every version of key1010 is newer than 5
+  it.SeekToLast();
+  REQUIRE(ParseInternalKey(it.key(), &p));
+  REQUIRE(p.user_key == "key1049");
+  REQUIRE(p.sequence == 10 + 49);
+}
+
+TEST_CASE("Block rejects malformed restart arrays") {
+  CHECK(absl::IsDataLoss(Block::FromContents("").status()));
+  CHECK(absl::IsDataLoss(Block::FromContents("abc").status()));
+  std::string zero_restarts(4, '\0');
+  CHECK(absl::IsDataLoss(Block::FromContents(zero_restarts).status()));
+  std::string too_many = "\x00\x00\x00\x00\x05\x00\x00\x00";
+  CHECK(absl::IsDataLoss(Block::FromContents(std::string(too_many.data(), 8)).status()));
+}
+
+// Drives an iterator over a possibly-corrupt block in every way; it must
+// stay in bounds (ASan checks) and terminate.
+void Exercise(std::shared_ptr<const Block> block, const Entries& model) {
+  BlockIter it(std::move(block), CompareUserKeys);
+  int steps = 0;
+  for (it.SeekToFirst(); it.Valid() && steps < 1000; it.Next()) ++steps;
+  for (it.SeekToLast(); it.Valid() && steps < 2000; it.Prev()) ++steps;
+  for (const auto& [k, v] : model) {
+    it.Seek(k);
+    if (it.Valid()) it.Prev();
+    if (it.Valid()) it.Next();
+  }
+  if (!it.status().ok()) REQUIRE(absl::IsDataLoss(it.status()));
+}
+
+TEST_CASE("Corrupt blocks never read out of bounds") {
+  std::mt19937_64 rng(test::TestSeed());
+  const Entries model = RandomEntries(rng, 40);
+  BlockBuilder b(4);
+  for (const auto& [k, v] : model) b.Add(k, v);
+  const std::string good(b.Finish());
+  for (std::size_t pos = 0; pos < good.size(); ++pos) {
+    for (unsigned char x : {0x01, 0x80, 0xff}) {
+      std::string bad = good;
+      bad[pos] = static_cast<char>(bad[pos] ^ x);
+      auto block = Block::FromContents(bad);
+      if (block.ok()) Exercise(*block, model);
+    }
+  }
+  for (std::size_t len = 0; len < good.size(); ++len) {
+    auto block = Block::FromContents(std::string_view(good).substr(0, len));
+    if (block.ok()) Exercise(*block, model);
+  }
+}
+
+}  // namespace
+}  // namespace kv
