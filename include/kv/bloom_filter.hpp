@@ -1,0 +1,177 @@
+// kv's cache-local ("blocked") bloom filter: one per SSTable, over the
+// table's user keys.
+//
+//   kv::BloomFilterBuilder b(/*bits_per_key=*/10);
+//   for (auto k : keys) b.AddKey(k);
+//   std::string filter = b.Finish();
+//   kv::BloomFilterReader r;
+//   if (!r.Init(filter)) { /* malformed */ }
+//   r.KeyMayMatch("x");   // false: "x" was certainly not added
+//
+// Design: the filter is an array of 64-byte (512-bit) lines. A key's 64-bit
+// XXH3 hash picks one line with its high 32 bits, and all of the key's probes
+// fall in that line, so a lookup touches exactly one CPU cache line (the
+// filter block is 64-byte aligned in memory). The probe bit positions come
+// from the low 32 bits h2: each probe takes the top 9 bits of h2, then h2 is
+// multiplied by an odd constant (a bijection that spreads every bit upward).
+// Confining a key to one line costs some accuracy: with B bits per key, keys
+// per line are roughly Poisson(512 / B), and crowded lines have more false
+// positives; BlockedBloomFalsePositiveRate() gives the expected rate.
+//
+// Layout (see docs/FORMAT_SSTABLE.md):
+//   line[num_lines]   64 bytes each; bit i of a line is bit (i % 64) of the
+//                     little-endian 64-bit word i / 64
+//   num_probes        1 byte, 1..30
+//   num_lines         fixed32
+//
+// Thread-safety: a BloomFilterReader is immutable once initialized.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kv/coding.hpp"
+
+#ifndef XXH_STATIC_LINKING_ONLY
+#define XXH_STATIC_LINKING_ONLY
+#endif
+#include <xxhash.h>
+
+namespace kv {
+
+inline constexpr std::size_t kBloomLineBytes = 64;
+inline constexpr std::size_t kBloomLineBits = kBloomLineBytes * 8;
+inline constexpr std::size_t kBloomTrailerBytes = 5;  // num_probes + num_lines
+inline constexpr int kBloomMaxProbes = 30;
+
+inline std::uint64_t BloomHash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
+
+// Probes per key for `bits_per_key`: about bits_per_key * ln 2.
+inline int BloomNumProbes(int bits_per_key) {
+  const int k = static_cast<int>(std::lround(bits_per_key * 0.69));
+  return std::clamp(k, 1, kBloomMaxProbes);
+}
+
+namespace detail {
+inline constexpr std::uint32_t kBloomProbeMultiplier = 0x9E3779B9u;  // odd: a bijection
+
+inline std::uint32_t BloomLineIndex(std::uint64_t hash, std::uint32_t num_lines) {
+  // Maps the high 32 bits uniformly onto [0, num_lines) without a division.
+  return static_cast<std::uint32_t>(((hash >> 32) * num_lines) >> 32);
+}
+}  // namespace detail
+
+// The false-positive rate a blocked bloom filter with `keys_per_line`
+// keys per 512-bit line on average and `num_probes` probes should have:
+// the average over a Poisson number j of keys in the probed line of the
+// chance that all probes hit set bits, (1 - (1 - 1/512)^(k j))^k.
+inline double BlockedBloomFalsePositiveRate(double keys_per_line, int num_probes) {
+  double total = 0;
+  double poisson = std::exp(-keys_per_line);  // P(j = 0)
+  const double miss_one = 1.0 - 1.0 / kBloomLineBits;
+  for (int j = 0; j < 20 * keys_per_line + 100; ++j) {
+    if (j > 0) poisson *= keys_per_line / j;
+    const double bit_set = 1.0 - std::pow(miss_one, static_cast<double>(num_probes) * j);
+    total += poisson * std::pow(bit_set, num_probes);
+  }
+  return total;
+}
+
+class BloomFilterBuilder {
+ public:
+  // REQUIRES: bits_per_key >= 1
+  explicit BloomFilterBuilder(int bits_per_key) : bits_per_key_(bits_per_key) {}
+
+  void AddKey(std::string_view key) { AddHash(BloomHash(key)); }
+  // Consecutive equal hashes (the versions of one user key) are added once.
+  void AddHash(std::uint64_t hash) {
+    if (!hashes_.empty() && hashes_.back() == hash) return;
+    hashes_.push_back(hash);
+  }
+  std::size_t num_hashes() const { return hashes_.size(); }
+
+  // Returns the filter for every key added and resets the builder.
+  std::string Finish() {
+    const std::uint64_t bits = std::uint64_t{hashes_.size()} * std::max(bits_per_key_, 1);
+    const auto num_lines = static_cast<std::uint32_t>(std::min<std::uint64_t>(
+        (bits + kBloomLineBits - 1) / kBloomLineBits, 0xffffffffu / kBloomLineBytes));
+    const int num_probes = BloomNumProbes(bits_per_key_);
+    std::vector<std::uint64_t> words(std::size_t{num_lines} * (kBloomLineBytes / 8), 0);
+    for (std::uint64_t h : hashes_) {
+      std::uint64_t* line = &words[std::size_t{detail::BloomLineIndex(h, num_lines)} * 8];
+      auto h2 = static_cast<std::uint32_t>(h);
+      for (int i = 0; i < num_probes; ++i) {
+        const std::uint32_t bit = h2 >> 23;  // 0..511
+        line[bit >> 6] |= std::uint64_t{1} << (bit & 63);
+        h2 *= detail::kBloomProbeMultiplier;
+      }
+    }
+    std::string out;
+    out.reserve(words.size() * 8 + kBloomTrailerBytes);
+    for (std::uint64_t w : words) PutFixed64(&out, w);
+    out.push_back(static_cast<char>(num_probes));
+    PutFixed32(&out, num_lines);
+    hashes_.clear();
+    return out;
+  }
+
+ private:
+  int bits_per_key_;
+  std::vector<std::uint64_t> hashes_;
+};
+
+// Answers membership queries over filter bytes it does not own.
+class BloomFilterReader {
+ public:
+  // Points the reader at `filter` (which must outlive it). Returns false if
+  // the bytes are not a well-formed filter; the reader then matches every key.
+  [[nodiscard]] bool Init(std::string_view filter) {
+    lines_ = nullptr;
+    num_lines_ = 0;
+    num_probes_ = 0;
+    valid_ = false;
+    if (filter.size() < kBloomTrailerBytes) return false;
+    const char* trailer = filter.data() + filter.size() - kBloomTrailerBytes;
+    const int probes = static_cast<unsigned char>(trailer[0]);
+    const std::uint32_t lines = DecodeFixed32(trailer + 1);
+    if (probes < 1 || probes > kBloomMaxProbes) return false;
+    if (std::uint64_t{lines} * kBloomLineBytes != filter.size() - kBloomTrailerBytes) return false;
+    lines_ = filter.data();
+    num_lines_ = lines;
+    num_probes_ = probes;
+    valid_ = true;
+    return true;
+  }
+
+  bool KeyMayMatch(std::string_view key) const { return HashMayMatch(BloomHash(key)); }
+
+  bool HashMayMatch(std::uint64_t hash) const {
+    if (!valid_) return true;
+    if (num_lines_ == 0) return false;  // a filter of no keys
+    const char* line =
+        lines_ + std::size_t{detail::BloomLineIndex(hash, num_lines_)} * kBloomLineBytes;
+    auto h2 = static_cast<std::uint32_t>(hash);
+    for (int i = 0; i < num_probes_; ++i) {
+      const std::uint32_t bit = h2 >> 23;
+      if ((static_cast<unsigned char>(line[bit >> 3]) & (1u << (bit & 7))) == 0) return false;
+      h2 *= detail::kBloomProbeMultiplier;
+    }
+    return true;
+  }
+
+  std::uint32_t num_lines() const { return num_lines_; }
+  int num_probes() const { return num_probes_; }
+
+ private:
+  const char* lines_ = nullptr;
+  std::uint32_t num_lines_ = 0;
+  int num_probes_ = 0;
+  bool valid_ = false;
+};
+
+}  // namespace kv
