@@ -1,0 +1,393 @@
+// Behavioural tests of the FileSystem implementations: the same suite runs
+// against the POSIX file system (in a TempDir) and the in-memory one, so both
+// show the same semantics and error codes. POSIX-only: cross-process locking.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "env/io_error.hpp"
+#include "env/path_util.hpp"
+#include "kv/env.hpp"
+#include "test_util.hpp"
+
+namespace kv {
+namespace {
+
+// A file system plus a fresh root directory inside it.
+struct PosixFixture {
+  std::shared_ptr<FileSystem> fs = FileSystem::Default();
+  test::TempDir tmp;
+  std::string root = tmp.str();
+};
+struct MemFixture {
+  std::shared_ptr<FileSystem> fs = NewMemFileSystem();
+  std::string root = "/mem/root";
+  MemFixture() { REQUIRE_OK(fs->CreateDir(root)); }
+};
+
+std::vector<std::string> Sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+std::string ReadAll(FileSystem& fs, const std::string& path) {
+  auto s = ReadFileToString(fs, path);
+  REQUIRE_OK(s);
+  return *s;
+}
+
+TEMPLATE_TEST_CASE("write, read back, append", "[env]", PosixFixture, MemFixture) {
+  TestType f;
+  FileSystem& fs = *f.fs;
+  const std::string p = JoinPath(f.root, "a");
+  REQUIRE_FALSE(fs.FileExists(p));
+  {
+    auto w = fs.NewWritableFile(p);
+    REQUIRE_OK(w);
+    REQUIRE_OK((*w)->Append("hello "));
+    REQUIRE_OK((*w)->Append(""));
+    REQUIRE_OK((*w)->Append("world"));
+    CHECK((*w)->Size() == 11);
+    REQUIRE_OK((*w)->Sync());
+    // Appended bytes are visible to readers before Close.
+    CHECK(ReadAll(fs, p) == "hello world");
+    REQUIRE_OK((*w)->Close());
+    CHECK(absl::IsFailedPrecondition((*w)->Append("x")));
+  }
+  REQUIRE(fs.FileExists(p));
+  CHECK(ReadAll(fs, p) == "hello world");
+  CHECK(*fs.GetFileSize(p) == 11);
+
+  {  // NewAppendableFile keeps the contents and reports their size.
+    auto w = fs.NewAppendableFile(p);
+    REQUIRE_OK(w);
+    CHECK((*w)->Size() == 11);
+    REQUIRE_OK((*w)->Append("!"));
+    CHECK((*w)->Size() == 12);
+  }
+  CHECK(ReadAll(fs, p) == "hello world!");
+
+  {  // NewWritableFile truncates.
+    auto w = fs.NewWritableFile(p);
+    REQUIRE_OK(w);
+    CHECK((*w)->Size() == 0);
+  }
+  CHECK(ReadAll(fs, p).empty());
+
+  {  // NewAppendableFile creates a missing file.
+    const std::string q = JoinPath(f.root, "new");
+    auto w = fs.NewAppendableFile(q);
+    REQUIRE_OK(w);
+    CHECK((*w)->Size() == 0);
+    CHECK(fs.FileExists(q));
+  }
+}
+
+TEMPLATE_TEST_CASE("sequential and random access reads", "[env]", PosixFixture, MemFixture) {
+  TestType f;
+  FileSystem& fs = *f.fs;
+  const std::string p = JoinPath(f.root, "data");
+  std::string content;
+  for (int i = 0; i < 10000; ++i) content.push_back(static_cast<char>('a' + i % 26));
+  REQUIRE_OK(WriteStringToFile(fs, content, p, /*sync=*/true));
+
+  auto seq = fs.NewSequentialFile(p);
+  REQUIRE_OK(seq);
+  std::vector<char> scratch(4096);
+  auto r = (*seq)->Read(100, scratch.data());
+  REQUIRE_OK(r);
+  CHECK(*r == content.substr(0, 100));
+  REQUIRE_OK((*seq)->Skip(900));
+  r = (*seq)->Read(4096, scratch.data());
+  REQUIRE_OK(r);
+  CHECK(*r == content.substr(1000, 4096));
+  REQUIRE_OK((*seq)->Skip(4000));
+  r = (*seq)->Read(4096, scratch.data());
+  REQUIRE_OK(r);
+  CHECK(*r == content.substr(9096));  // short only at the end
+  r = (*seq)->Read(4096, scratch.data());
+  REQUIRE_OK(r);
+  CHECK(r->empty());
+
+  auto ra = fs.NewRandomAccessFile(p);
+  REQUIRE_OK(ra);
+  CHECK(*(*ra)->Size() == content.size());
+  r = (*ra)->Read(5000, 10, scratch.data());
+  REQUIRE_OK(r);
+  CHECK(*r == content.substr(5000, 10));
+  r = (*ra)->Read(9995, 100, scratch.data());
+  REQUIRE_OK(r);
+  CHECK(*r == content.substr(9995));
+  r = (*ra)->Read(20000, 100, scratch.data());
+  REQUIRE_OK(r);
+  CHECK(r->empty());
+
+  // Concurrent reads of one RandomAccessFile.
+  std::vector<std::thread> threads;
+  std::vector<int> bad(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<char> buf(64);
+      for (int i = 0; i < 500; ++i) {
+        const std::uint64_t off = static_cast<std::uint64_t>((i * 37 + t * 101) % 9000);
+        auto got = (*ra)->Read(off, 64, buf.data());
+        if (!got.ok() || *got != std::string_view(content).substr(off, 64)) ++bad[t];
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(bad == std::vector<int>(4, 0));
+}
+
+TEMPLATE_TEST_CASE("missing files give kNotFound naming the path", "[env]", PosixFixture,
+                   MemFixture) {
+  TestType f;
+  FileSystem& fs = *f.fs;
+  const std::string p = JoinPath(f.root, "nope");
+  auto check = [&](const absl::Status& s) {
+    INFO(s.ToString());
+    CHECK(absl::IsNotFound(s));
+    CHECK(s.message().find("nope") != absl::string_view::npos);
+  };
+  check(fs.NewSequentialFile(p).status());
+  check(fs.NewRandomAccessFile(p).status());
+  check(fs.GetFileSize(p).status());
+  check(fs.RemoveFile(p));
+  check(fs.RenameFile(p, JoinPath(f.root, "x")));
+  check(fs.TruncateFile(p, 0));
+  check(fs.GetChildren(p).status());
+  check(fs.RemoveDir(p));
+  check(fs.SyncDir(p));
+  check(ReadFileToString(fs, p).status());
+  // A missing parent directory.
+  const std::string deep = JoinPath(f.root, "nope/file");
+  check(fs.NewWritableFile(deep).status());
+  check(fs.NewAppendableFile(deep).status());
+  check(fs.LockFile(deep).status());
+  CHECK_FALSE(fs.FileExists(deep));
+}
+
+TEMPLATE_TEST_CASE("rename and remove", "[env]", PosixFixture, MemFixture) {
+  TestType f;
+  FileSystem& fs = *f.fs;
+  const std::string a = JoinPath(f.root, "a");
+  const std::string b = JoinPath(f.root, "b");
+  REQUIRE_OK(WriteStringToFile(fs, "AAA", a, false));
+  REQUIRE_OK(WriteStringToFile(fs, "BBBB", b, false));
+  // Renaming over an existing file replaces it.
+  REQUIRE_OK(fs.RenameFile(a, b));
+  CHECK_FALSE(fs.FileExists(a));
+  CHECK(ReadAll(fs, b) == "AAA");
+  // A renamed file keeps working for an open writer.
+  {
+    auto w = fs.NewAppendableFile(b);
+    REQUIRE_OK(w);
+    REQUIRE_OK(fs.RenameFile(b, a));
+    REQUIRE_OK((*w)->Append("+"));
+  }
+  CHECK(ReadAll(fs, a) == "AAA+");
+  // Renaming to itself is a no-op.
+  REQUIRE_OK(fs.RenameFile(a, a));
+  CHECK(ReadAll(fs, a) == "AAA+");
+  // An open reader keeps reading a removed file.
+  auto r = fs.NewRandomAccessFile(a);
+  REQUIRE_OK(r);
+  REQUIRE_OK(fs.RemoveFile(a));
+  CHECK_FALSE(fs.FileExists(a));
+  char buf[8];
+  auto got = (*r)->Read(0, 8, buf);
+  REQUIRE_OK(got);
+  CHECK(*got == "AAA+");
+  CHECK(absl::IsNotFound(fs.RemoveFile(a)));
+}
+
+TEMPLATE_TEST_CASE("directories and children", "[env]", PosixFixture, MemFixture) {
+  TestType f;
+  FileSystem& fs = *f.fs;
+  const std::string d = JoinPath(f.root, "x/y/z");
+  REQUIRE_OK(fs.CreateDir(d));  // creates parents
+  REQUIRE_OK(fs.CreateDir(d));  // OK if it exists
+  REQUIRE_OK(fs.CreateDir(d + "/"));
+  CHECK(fs.FileExists(d));
+  REQUIRE_OK(fs.SyncDir(d));
+  auto kids = fs.GetChildren(d);
+  REQUIRE_OK(kids);
+  CHECK(kids->empty());
+
+  REQUIRE_OK(WriteStringToFile(fs, "1", JoinPath(d, "f1"), false));
+  REQUIRE_OK(WriteStringToFile(fs, "2", JoinPath(d, "f2"), false));
+  REQUIRE_OK(fs.CreateDir(JoinPath(d, "sub")));
+  kids = fs.GetChildren(d);
+  REQUIRE_OK(kids);
+  CHECK(Sorted(*kids) == std::vector<std::string>{"f1", "f2", "sub"});
+  kids = fs.GetChildren(JoinPath(f.root, "x"));
+  REQUIRE_OK(kids);
+  CHECK(*kids == std::vector<std::string>{"y"});
+  // Doubled and trailing slashes name the same directory.
+  kids = fs.GetChildren(JoinPath(f.root, "x//y/z/"));
+  REQUIRE_OK(kids);
+  CHECK(kids->size() == 3);
+
+  // Removing a non-empty directory fails; an empty one succeeds.
+  const absl::Status s = fs.RemoveDir(d);
+  INFO(s.ToString());
+  CHECK(absl::IsFailedPrecondition(s));
+  REQUIRE_OK(fs.RemoveDir(JoinPath(d, "sub")));
+  REQUIRE_OK(fs.RemoveFile(JoinPath(d, "f1")));
+  REQUIRE_OK(fs.RemoveFile(JoinPath(d, "f2")));
+  REQUIRE_OK(fs.RemoveDir(d));
+  CHECK_FALSE(fs.FileExists(d));
+  CHECK(absl::IsNotFound(fs.GetChildren(d).status()));
+
+  // A file is not a directory.
+  const std::string file = JoinPath(f.root, "plain");
+  REQUIRE_OK(WriteStringToFile(fs, "p", file, false));
+  CHECK(absl::IsAlreadyExists(fs.CreateDir(file)));
+  CHECK(absl::IsFailedPrecondition(fs.GetChildren(file).status()));
+  CHECK(absl::IsFailedPrecondition(fs.RemoveDir(file)));
+}
+
+TEMPLATE_TEST_CASE("truncate", "[env]", PosixFixture, MemFixture) {
+  TestType f;
+  FileSystem& fs = *f.fs;
+  const std::string p = JoinPath(f.root, "t");
+  REQUIRE_OK(WriteStringToFile(fs, "0123456789", p, false));
+  REQUIRE_OK(fs.TruncateFile(p, 4));
+  CHECK(ReadAll(fs, p) == "0123");
+  REQUIRE_OK(fs.TruncateFile(p, 6));
+  CHECK(ReadAll(fs, p) == std::string("0123\0\0", 6));
+  REQUIRE_OK(fs.TruncateFile(p, 0));
+  CHECK(*fs.GetFileSize(p) == 0);
+}
+
+TEMPLATE_TEST_CASE("locks conflict within one process", "[env]", PosixFixture, MemFixture) {
+  TestType f;
+  FileSystem& fs = *f.fs;
+  const std::string p = JoinPath(f.root, "LOCK");
+  auto first = fs.LockFile(p);
+  REQUIRE_OK(first);
+  CHECK(fs.FileExists(p));  // created
+  auto second = fs.LockFile(p);
+  REQUIRE_FALSE(second.ok());
+  INFO(second.status().ToString());
+  CHECK(absl::IsFailedPrecondition(second.status()));
+  CHECK(second.status().message().find(p) != absl::string_view::npos);
+  // Another spelling of the same path conflicts too.
+  CHECK(absl::IsFailedPrecondition(fs.LockFile(JoinPath(f.root, "/LOCK")).status()));
+  // A different file is independent.
+  auto other = fs.LockFile(JoinPath(f.root, "LOCK2"));
+  REQUIRE_OK(other);
+  first->reset();
+  auto third = fs.LockFile(p);
+  REQUIRE_OK(third);
+}
+
+TEMPLATE_TEST_CASE("locks from many threads: exactly one wins", "[env]", PosixFixture, MemFixture) {
+  TestType f;
+  FileSystem& fs = *f.fs;
+  const std::string p = JoinPath(f.root, "LOCK");
+  std::vector<std::unique_ptr<FileLock>> held(8);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      auto l = fs.LockFile(p);
+      if (l.ok()) held[t] = *std::move(l);
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(std::count_if(held.begin(), held.end(), [](auto& l) { return l != nullptr; }) == 1);
+}
+
+// Runs `fn` in a forked child; returns its exit code.
+template <typename Fn>
+int InChild(Fn fn) {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) ::_exit(fn());
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  return WEXITSTATUS(status);
+}
+
+TEST_CASE("posix lock conflicts across processes", "[env][posix]") {
+  test::TempDir tmp;
+  auto fs = FileSystem::Default();
+  const std::string p = JoinPath(tmp.str(), "LOCK");
+  // Exit codes: 0 = locked, 1 = kFailedPrecondition from the OS lock, 2 =
+  // another error, 3 = refused by the in-process table (which a child must
+  // not inherit: it has to meet the parent's flock).
+  auto try_lock = [&] {
+    auto l = fs->LockFile(p);
+    if (l.ok()) return 0;
+    if (!absl::IsFailedPrecondition(l.status())) return 2;
+    return l.status().message().find("another process") != absl::string_view::npos ? 1 : 3;
+  };
+  {
+    auto held = fs->LockFile(p);
+    REQUIRE_OK(held);
+    CHECK(InChild(try_lock) == 1);
+  }
+  // Released: the child can take it now.
+  CHECK(InChild(try_lock) == 0);
+  // And a child's lock is released when the child exits.
+  auto again = fs->LockFile(p);
+  REQUIRE_OK(again);
+}
+
+TEST_CASE("IoError maps errno to codes and names the path", "[env]") {
+  using detail::IoError;
+  CHECK(absl::IsNotFound(IoError("/p", ENOENT)));
+  CHECK(absl::IsAlreadyExists(IoError("/p", EEXIST)));
+  CHECK(absl::IsPermissionDenied(IoError("/p", EACCES)));
+  CHECK(absl::IsPermissionDenied(IoError("/p", EPERM)));
+  CHECK(absl::IsResourceExhausted(IoError("/p", ENOSPC)));
+  CHECK(absl::IsResourceExhausted(IoError("/p", EDQUOT)));
+  CHECK(absl::IsUnavailable(IoError("/p", EINTR)));
+  CHECK(absl::IsUnavailable(IoError("/p", EAGAIN)));
+  CHECK(absl::IsFailedPrecondition(IoError("/p", ENOTEMPTY)));
+  CHECK(absl::IsInternal(IoError("/p", EIO)));
+  const absl::Status s = IoError("open", "/some/path", ENOENT);
+  CHECK(s.message().find("/some/path") != absl::string_view::npos);
+  CHECK(s.message().find("open") != absl::string_view::npos);
+  CHECK(s.message().find("errno 2") != absl::string_view::npos);
+}
+
+TEST_CASE("path normalization", "[env]") {
+  using detail::NormalizePath;
+  CHECK(NormalizePath("/a//b/") == "/a/b");
+  CHECK(NormalizePath("/") == "/");
+  CHECK(NormalizePath("//") == "/");
+  CHECK(NormalizePath("") == ".");
+  CHECK(NormalizePath("./a") == "a");
+  CHECK(NormalizePath(".//a") == "a");
+  CHECK(NormalizePath("a/") == "a");
+  CHECK(detail::ParentDir("/a/b") == "/a");
+  CHECK(detail::ParentDir("/a") == "/");
+  CHECK(detail::ParentDir("a") == ".");
+  CHECK(detail::BaseName("/a/b") == "b");
+}
+
+TEST_CASE("clocks", "[env]") {
+  auto clock = Clock::Default();
+  const std::uint64_t now = clock->NowMicros();
+  CHECK(now > 1'600'000'000'000'000ull);  // after 2020
+  const std::uint64_t m0 = clock->MonotonicMicros();
+  clock->SleepForMicros(2000);
+  CHECK(clock->MonotonicMicros() - m0 >= 2000);
+
+  ManualClock manual(100);
+  CHECK(manual.NowMicros() == 100);
+  manual.Advance(5);
+  manual.SleepForMicros(10);
+  CHECK(manual.MonotonicMicros() == 115);
+}
+
+}  // namespace
+}  // namespace kv
