@@ -90,9 +90,9 @@ TEST_CASE("VersionEdit: randomized round trips") {
     if (rng() % 2) e.SetLastSequence(rng() & kMaxSequenceNumber);
     if (rng() % 4 == 0) e.SetFormatVersion(static_cast<std::uint32_t>(rng()));
     for (int i = static_cast<int>(rng() % 3); i > 0; --i) {
-      e.SetCompactPointer(static_cast<int>(rng() % kMaxNumLevels),
-                          MakeInternalKey(rand_key(), rng() & kMaxSequenceNumber,
-                                          ValueType::kValue));
+      e.SetCompactPointer(
+          static_cast<int>(rng() % kMaxNumLevels),
+          MakeInternalKey(rand_key(), rng() & kMaxSequenceNumber, ValueType::kValue));
     }
     for (int i = static_cast<int>(rng() % 4); i > 0; --i) {
       e.RemoveFile(static_cast<int>(rng() % kMaxNumLevels), rng());
