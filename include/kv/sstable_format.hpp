@@ -1,0 +1,285 @@
+// The SSTable file format's small pieces: block handles, the on-disk block
+// trailer, the fixed-size footer, the properties block, and ReadBlock().
+//
+// File layout (byte-exact description in docs/FORMAT_SSTABLE.md):
+//
+//   data block 0 .. data block N-1      each: contents, type (1), checksum (4)
+//   filter block    (absent if bloom_bits_per_key == 0)
+//   index block     one entry per data block: separator key -> BlockHandle
+//   properties block
+//   footer          kFooterBytes, fixed size, at the very end
+//
+// Every block is followed by a 5-byte trailer: a compression type byte (only
+// kNoCompression = 0 exists) and the masked low 32 bits of XXH3-64 over the
+// contents followed by the type byte (kv/checksum.hpp).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "kv/block.hpp"
+#include "kv/block_builder.hpp"
+#include "kv/checksum.hpp"
+#include "kv/coding.hpp"
+#include "kv/env.hpp"
+#include "kv/internal_key.hpp"
+#include "kv/status_macros.hpp"
+
+namespace kv {
+
+// "kvSSTbl1" read as a little-endian 64-bit integer.
+inline constexpr std::uint64_t kSSTableMagic = 0x316c62745353766bull;
+inline constexpr std::uint32_t kSSTableFormatVersion = 1;
+inline constexpr std::size_t kBlockTrailerBytes = 5;
+inline constexpr std::uint8_t kNoCompression = 0;
+
+// Where a block lives: its offset in the file and the size of its contents
+// (excluding the 5-byte trailer).
+struct BlockHandle {
+  std::uint64_t offset = 0;
+  std::uint64_t size = 0;
+
+  static constexpr std::size_t kMaxEncodedBytes = 2 * kMaxVarint64Bytes;
+
+  // Varint offset, varint size (the form used as index block values).
+  void EncodeTo(std::string* dst) const {
+    PutVarint64(dst, offset);
+    PutVarint64(dst, size);
+  }
+  [[nodiscard]] bool DecodeFrom(std::string_view* in) {
+    return GetVarint64(in, &offset) && GetVarint64(in, &size);
+  }
+  bool empty() const { return offset == 0 && size == 0; }
+  friend bool operator==(const BlockHandle&, const BlockHandle&) = default;
+};
+
+// The 5 bytes that follow `contents` on disk.
+inline std::string BlockTrailer(std::string_view contents, std::uint8_t type) {
+  std::string trailer(1, static_cast<char>(type));
+  PutFixed32(&trailer, MaskChecksum(static_cast<std::uint32_t>(Checksum64(contents, trailer))));
+  return trailer;
+}
+
+// The footer: the last kFooterBytes of every table.
+//   0  index.offset      fixed64     8  index.size      fixed64
+//   16 filter.offset     fixed64     24 filter.size     fixed64  ({0,0}: no filter)
+//   32 properties.offset fixed64     40 properties.size fixed64
+//   48 format_version    fixed32
+//   52 checksum          fixed32  masked low 32 bits of XXH3-64 of bytes [0, 52)
+//   56 magic             fixed64  kSSTableMagic
+struct Footer {
+  static constexpr std::size_t kFooterBytes = 64;
+
+  BlockHandle index;
+  BlockHandle filter;
+  BlockHandle properties;
+  std::uint32_t format_version = kSSTableFormatVersion;
+
+  std::string Encode() const {
+    std::string out;
+    out.reserve(kFooterBytes);
+    for (const BlockHandle* h : {&index, &filter, &properties}) {
+      PutFixed64(&out, h->offset);
+      PutFixed64(&out, h->size);
+    }
+    PutFixed32(&out, format_version);
+    PutFixed32(&out, MaskChecksum(Checksum32(out)));
+    PutFixed64(&out, kSSTableMagic);
+    return out;
+  }
+
+  // Decodes exactly kFooterBytes. The error message does not name the file;
+  // the caller adds it.
+  [[nodiscard]] static absl::StatusOr<Footer> Decode(std::string_view in) {
+    if (in.size() != kFooterBytes) return absl::DataLossError("footer has the wrong size");
+    if (DecodeFixed64(in.data() + 56) != kSSTableMagic) {
+      return absl::DataLossError("bad magic number (not a kv SSTable)");
+    }
+    const std::uint32_t stored = UnmaskChecksum(DecodeFixed32(in.data() + 52));
+    if (stored != Checksum32(in.substr(0, 52))) {
+      return absl::DataLossError("footer checksum mismatch");
+    }
+    Footer f;
+    const char* p = in.data();
+    for (BlockHandle* h : {&f.index, &f.filter, &f.properties}) {
+      h->offset = DecodeFixed64(p);
+      h->size = DecodeFixed64(p + 8);
+      p += 16;
+    }
+    f.format_version = DecodeFixed32(in.data() + 48);
+    if (f.format_version != kSSTableFormatVersion) {
+      return absl::DataLossError(
+          absl::StrCat("unsupported SSTable format version ", f.format_version));
+    }
+    return f;
+  }
+};
+
+// Facts about a table, stored in its properties block.
+struct TableProperties {
+  std::uint64_t num_entries = 0;
+  std::uint64_t num_deletions = 0;  // entries of type kDeletion (internal keys only)
+  std::uint64_t num_data_blocks = 0;
+  std::uint64_t data_bytes = 0;     // data blocks with their trailers
+  std::uint64_t index_bytes = 0;    // index block contents
+  std::uint64_t filter_bytes = 0;   // filter block contents (0: no filter)
+  std::string smallest_key;         // first key of the table (empty if no entries)
+  std::string largest_key;          // last key of the table
+  SequenceNumber smallest_seq = 0;  // internal keys only; 0 if no entries
+  SequenceNumber largest_seq = 0;
+  std::uint64_t raw_key_bytes = 0;    // sum of key sizes as added
+  std::uint64_t raw_value_bytes = 0;  // sum of value sizes as added
+  std::uint64_t creation_time_micros = 0;
+  std::uint32_t format_version = kSSTableFormatVersion;
+  bool internal_keys = true;  // keys are kv internal keys (else plain bytewise)
+
+  // Encodes as the contents of a block (name -> value, names sorted
+  // bytewise, numbers as varint64, keys as raw bytes).
+  std::string EncodeBlock() const {
+    std::map<std::string, std::string> m;
+    auto num = [&m](const char* name, std::uint64_t v) { PutVarint64(&m[name], v); };
+    num("kv.creation-time", creation_time_micros);
+    num("kv.data-bytes", data_bytes);
+    num("kv.deletions", num_deletions);
+    num("kv.entries", num_entries);
+    num("kv.filter-bytes", filter_bytes);
+    num("kv.format-version", format_version);
+    num("kv.index-bytes", index_bytes);
+    num("kv.internal-keys", internal_keys ? 1 : 0);
+    num("kv.largest-seq", largest_seq);
+    num("kv.num-data-blocks", num_data_blocks);
+    num("kv.raw-key-bytes", raw_key_bytes);
+    num("kv.raw-value-bytes", raw_value_bytes);
+    num("kv.smallest-seq", smallest_seq);
+    m["kv.largest-key"] = largest_key;
+    m["kv.smallest-key"] = smallest_key;
+    BlockBuilder b(1);
+    for (const auto& [name, value] : m) b.Add(name, value);
+    return std::string(b.Finish());
+  }
+
+  // Decodes a properties block. Unknown names are ignored (newer writers
+  // may add some); a missing or malformed known one is kDataLoss.
+  [[nodiscard]] static absl::StatusOr<TableProperties> DecodeBlock(
+      std::shared_ptr<const Block> block) {
+    TableProperties p;
+    std::uint64_t internal = 0, version = 0;
+    struct Num {
+      const char* name;
+      std::uint64_t* dst;
+      bool seen;
+    };
+    Num nums[] = {
+        {"kv.creation-time", &p.creation_time_micros, false},
+        {"kv.data-bytes", &p.data_bytes, false},
+        {"kv.deletions", &p.num_deletions, false},
+        {"kv.entries", &p.num_entries, false},
+        {"kv.filter-bytes", &p.filter_bytes, false},
+        {"kv.format-version", &version, false},
+        {"kv.index-bytes", &p.index_bytes, false},
+        {"kv.internal-keys", &internal, false},
+        {"kv.largest-seq", &p.largest_seq, false},
+        {"kv.num-data-blocks", &p.num_data_blocks, false},
+        {"kv.raw-key-bytes", &p.raw_key_bytes, false},
+        {"kv.raw-value-bytes", &p.raw_value_bytes, false},
+        {"kv.smallest-seq", &p.smallest_seq, false},
+    };
+    bool seen_smallest = false, seen_largest = false;
+    BlockIter it(std::move(block), CompareUserKeys);
+    for (it.SeekToFirst(); it.Valid(); it.Next()) {
+      const std::string_view name = it.key();
+      if (name == "kv.smallest-key") {
+        p.smallest_key = std::string(it.value());
+        seen_smallest = true;
+        continue;
+      }
+      if (name == "kv.largest-key") {
+        p.largest_key = std::string(it.value());
+        seen_largest = true;
+        continue;
+      }
+      for (Num& n : nums) {
+        if (name != n.name) continue;
+        std::string_view v = it.value();
+        if (!GetVarint64(&v, n.dst) || !v.empty()) {
+          return absl::DataLossError(absl::StrCat("malformed table property ", n.name));
+        }
+        n.seen = true;
+      }
+    }
+    KV_RETURN_IF_ERROR(it.status());
+    for (const Num& n : nums) {
+      if (!n.seen) return absl::DataLossError(absl::StrCat("missing table property ", n.name));
+    }
+    if (!seen_smallest || !seen_largest) {
+      return absl::DataLossError("missing table property kv.smallest-key/kv.largest-key");
+    }
+    if (internal > 1 || version > 0xffffffffu) {
+      return absl::DataLossError("malformed table property kv.internal-keys/kv.format-version");
+    }
+    p.internal_keys = internal == 1;
+    p.format_version = static_cast<std::uint32_t>(version);
+    return p;
+  }
+};
+
+// Reads the block at `handle` from `file` (of `file_size` bytes), checks its
+// trailer (the type byte always, the checksum if `verify_checksum`) and
+// returns its contents in 64-byte aligned memory. Any problem, including a
+// handle outside the file or a short read, is kDataLoss naming `file_name`
+// and the block offset.
+[[nodiscard]] inline absl::StatusOr<AlignedBuffer> ReadBlockContents(const RandomAccessFile& file,
+                                                                     const std::string& file_name,
+                                                                     std::uint64_t file_size,
+                                                                     const BlockHandle& handle,
+                                                                     bool verify_checksum) {
+  auto error = [&](absl::string_view what) {
+    return absl::DataLossError(absl::StrCat(file_name, ": ", what, " in block at offset ",
+                                            handle.offset, " (size ", handle.size, ")"));
+  };
+  if (handle.offset > file_size || handle.size > file_size - handle.offset ||
+      file_size - handle.offset - handle.size < kBlockTrailerBytes) {
+    return error("block handle outside the file");
+  }
+  const std::size_t n = static_cast<std::size_t>(handle.size) + kBlockTrailerBytes;
+  AlignedBuffer buf(n);
+  KV_ASSIGN_OR_RETURN(std::string_view got, file.Read(handle.offset, n, buf.data()));
+  if (got.size() != n) return error("truncated read (file shorter than expected)");
+  if (got.data() != buf.data()) std::memcpy(buf.data(), got.data(), n);
+  const std::string_view contents(buf.data(), handle.size);
+  const auto type = static_cast<std::uint8_t>(buf.data()[handle.size]);
+  if (verify_checksum) {
+    const std::uint32_t stored = UnmaskChecksum(DecodeFixed32(buf.data() + handle.size + 1));
+    const auto actual = static_cast<std::uint32_t>(
+        Checksum64(contents, std::string_view(buf.data() + handle.size, 1)));
+    if (stored != actual) return error("checksum mismatch");
+  }
+  if (type != kNoCompression) {
+    return error(absl::StrCat("unsupported compression type ", static_cast<int>(type)));
+  }
+  buf.Shrink(static_cast<std::size_t>(handle.size));
+  return buf;
+}
+
+// ReadBlockContents + Block parsing, with the same error reporting.
+[[nodiscard]] inline absl::StatusOr<std::shared_ptr<const Block>> ReadBlock(
+    const RandomAccessFile& file, const std::string& file_name, std::uint64_t file_size,
+    const BlockHandle& handle, bool verify_checksum) {
+  KV_ASSIGN_OR_RETURN(AlignedBuffer buf,
+                      ReadBlockContents(file, file_name, file_size, handle, verify_checksum));
+  absl::StatusOr<std::shared_ptr<const Block>> block = Block::FromBuffer(std::move(buf));
+  if (!block.ok()) {
+    return absl::DataLossError(absl::StrCat(file_name, ": ", block.status().message(),
+                                            " in block at offset ", handle.offset));
+  }
+  return block;
+}
+
+}  // namespace kv

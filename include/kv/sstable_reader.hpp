@@ -1,0 +1,420 @@
+// kv::SSTableReader: opens an SSTable written by kv::SSTableWriter and
+// serves iterators, point lookups and bloom checks over it.
+//
+//   KV_ASSIGN_OR_RETURN(std::shared_ptr<kv::SSTableReader> table,
+//                       kv::SSTableReader::Open(file, path, size,
+//                                               {.cache_id = id, .block_cache = &cache}));
+//   std::unique_ptr<kv::Iterator> it = table->NewIterator({});
+//   for (it->Seek(ikey); it->Valid(); it->Next()) ...
+//   KV_RETURN_IF_ERROR(table->Get({}, seek_key, [&](auto ikey, auto value) {
+//     ...; return false;  // stop after the first entry
+//   }));
+//
+// Open reads and checks the footer, the index, filter and properties blocks;
+// anything malformed (a truncated file included) is kDataLoss naming the file
+// and the offset. Data blocks are read on demand, each checked against its
+// checksum when TableReadOptions::verify_checksums is set (the default).
+//
+// Block cache: with SSTableReaderOptions::block_cache, data blocks and the
+// index block are looked up under {cache_id, block offset} before reading
+// the file (so cache_id must be unique per table among users of one cache),
+// and a block read with its checksum verified is inserted when
+// TableReadOptions::fill_cache is set. Without a cache the index block is
+// pinned in the reader. Blocks are std::shared_ptr<const Block>: an evicted
+// block stays alive while an iterator still uses it. The filter is always
+// pinned in the reader.
+//
+// Thread-safety: an SSTableReader is immutable after Open; every method may
+// be called from any number of threads at once (RandomAccessFile::Read and
+// the cache are thread-safe). One iterator is used by one thread at a time;
+// it keeps the reader alive.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "kv/block.hpp"
+#include "kv/bloom_filter.hpp"
+#include "kv/env.hpp"
+#include "kv/internal_key.hpp"
+#include "kv/iterator.hpp"
+#include "kv/lru_cache.hpp"
+#include "kv/sstable_format.hpp"
+#include "kv/status_macros.hpp"
+
+namespace kv {
+
+using BlockCache = ShardedLruCache<Block>;
+
+struct TableReadOptions {
+  // Check each data block read from the file against its checksum.
+  bool verify_checksums = true;
+  // Insert data blocks read from the file into the block cache (only those
+  // whose checksum was verified).
+  bool fill_cache = true;
+};
+
+struct SSTableReaderOptions {
+  // Must match how the table was written (SSTableOptions::internal_keys);
+  // a mismatch is kInvalidArgument.
+  bool internal_keys = true;
+  // The table's key in the block cache; unique per table per cache.
+  std::uint64_t cache_id = 0;
+  BlockCache* block_cache = nullptr;  // not owned; may be null
+  // Check the checksums of the blocks Open reads (index, filter, properties)
+  // and of index re-reads after a cache eviction.
+  bool verify_checksums = true;
+  // Also check at Open that the index is well formed: keys strictly
+  // increasing, handles decodable, contiguous and covering the data region.
+  bool paranoid = false;
+};
+
+class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
+ public:
+  [[nodiscard]] static absl::StatusOr<std::shared_ptr<SSTableReader>> Open(
+      std::shared_ptr<RandomAccessFile> file, std::string file_name, std::uint64_t file_size,
+      SSTableReaderOptions options) {
+    if (file == nullptr) return absl::InvalidArgumentError("SSTableReader::Open: null file");
+    auto table = std::shared_ptr<SSTableReader>(
+        new SSTableReader(std::move(file), std::move(file_name), file_size, options));
+    KV_RETURN_IF_ERROR(table->Init());
+    return table;
+  }
+
+  SSTableReader(const SSTableReader&) = delete;
+  SSTableReader& operator=(const SSTableReader&) = delete;
+
+  // A two-level iterator (index -> data blocks) over every entry. Errors
+  // make it invalid and show in status() (kDataLoss with file and offset).
+  std::unique_ptr<Iterator> NewIterator(const TableReadOptions& ro = {}) const;
+
+  // False if the table certainly holds no entry for `user_key` (for tables
+  // of plain keys: the whole key). True if unsure or there is no filter.
+  bool KeyMayMatch(std::string_view user_key) const {
+    return !has_filter_ || filter_.KeyMayMatch(user_key);
+  }
+
+  // Point lookup: unless the bloom filter rules out the seek key's user key,
+  // calls on_entry(key, value) for the entries >= `seek_key` in order until
+  // it returns false or the table ends. kInvalidArgument if `seek_key` is
+  // not an internal key (internal-key tables).
+  [[nodiscard]] absl::Status Get(
+      const TableReadOptions& ro, std::string_view seek_key,
+      const std::function<bool(std::string_view key, std::string_view value)>& on_entry) const {
+    std::string_view filter_key = seek_key;
+    if (options_.internal_keys) {
+      if (seek_key.size() < kTrailerBytes) {
+        return absl::InvalidArgumentError("SSTableReader::Get: seek key is not an internal key");
+      }
+      filter_key = ExtractUserKey(seek_key);
+    }
+    if (!KeyMayMatch(filter_key)) return absl::OkStatus();
+    KV_ASSIGN_OR_RETURN(std::shared_ptr<const Block> index, IndexBlock());
+    BlockIter idx(std::move(index), cmp_, &file_name_, footer_.index.offset);
+    for (idx.Seek(seek_key); idx.Valid(); idx.Next()) {
+      KV_ASSIGN_OR_RETURN(BlockHandle handle, DecodeIndexValue(idx));
+      KV_ASSIGN_OR_RETURN(std::shared_ptr<const Block> block, DataBlock(ro, handle));
+      BlockIter it(std::move(block), cmp_, &file_name_, handle.offset);
+      for (it.Seek(seek_key); it.Valid(); it.Next()) {
+        if (!on_entry(it.key(), it.value())) return absl::OkStatus();
+      }
+      KV_RETURN_IF_ERROR(it.status());
+    }
+    return idx.status();
+  }
+
+  // The approximate file offset where `key`'s entries would start: the
+  // offset of the data block holding it, or the end of the data blocks.
+  std::uint64_t ApproximateOffsetOf(std::string_view key) const {
+    absl::StatusOr<std::shared_ptr<const Block>> index = IndexBlock();
+    if (!index.ok()) return data_end_;
+    BlockIter idx(*std::move(index), cmp_);
+    idx.Seek(key);
+    if (!idx.Valid()) return data_end_;
+    absl::StatusOr<BlockHandle> handle = DecodeIndexValue(idx);
+    return handle.ok() ? handle->offset : data_end_;
+  }
+
+  const TableProperties& properties() const { return props_; }
+  const std::string& file_name() const { return file_name_; }
+  std::uint64_t file_size() const { return file_size_; }
+  KeyComparator comparator() const { return cmp_; }
+  bool has_filter() const { return has_filter_; }
+
+  // The index block (from the cache or pinned).
+  [[nodiscard]] absl::StatusOr<std::shared_ptr<const Block>> IndexBlock() const {
+    if (index_ != nullptr) return index_;
+    const CacheKey key{options_.cache_id, footer_.index.offset};
+    if (auto cached = options_.block_cache->Lookup(key)) return cached;
+    KV_ASSIGN_OR_RETURN(
+        std::shared_ptr<const Block> index,
+        ReadBlock(*file_, file_name_, meta_limit_, footer_.index, options_.verify_checksums));
+    options_.block_cache->Insert(key, index, index->charge());
+    return index;
+  }
+
+  // The data block at `handle` (from the cache, else read from the file).
+  [[nodiscard]] absl::StatusOr<std::shared_ptr<const Block>> DataBlock(
+      const TableReadOptions& ro, const BlockHandle& handle) const {
+    BlockCache* cache = options_.block_cache;
+    const CacheKey key{options_.cache_id, handle.offset};
+    if (cache != nullptr) {
+      if (auto cached = cache->Lookup(key)) return cached;
+    }
+    KV_ASSIGN_OR_RETURN(std::shared_ptr<const Block> block,
+                        ReadBlock(*file_, file_name_, data_end_, handle, ro.verify_checksums));
+    if (cache != nullptr && ro.fill_cache && ro.verify_checksums) {
+      cache->Insert(key, block, block->charge());
+    }
+    return block;
+  }
+
+  // Decodes the block handle of the index entry `idx` is positioned at.
+  [[nodiscard]] absl::StatusOr<BlockHandle> DecodeIndexValue(const BlockIter& idx) const {
+    std::string_view v = idx.value();
+    BlockHandle h;
+    if (!h.DecodeFrom(&v) || !v.empty()) {
+      return absl::DataLossError(absl::StrCat(
+          file_name_, ": bad block handle in index block at offset ", footer_.index.offset));
+    }
+    return h;
+  }
+
+ private:
+  SSTableReader(std::shared_ptr<RandomAccessFile> file, std::string file_name,
+                std::uint64_t file_size, SSTableReaderOptions options)
+      : file_(std::move(file)),
+        file_name_(std::move(file_name)),
+        file_size_(file_size),
+        options_(options),
+        cmp_(options.internal_keys ? CompareInternalKeys : CompareUserKeys) {}
+
+  absl::Status Corrupt(std::uint64_t offset, absl::string_view what) const {
+    return absl::DataLossError(absl::StrCat(file_name_, ": ", what, " at offset ", offset));
+  }
+
+  [[nodiscard]] absl::Status Init() {
+    if (file_size_ < Footer::kFooterBytes) {
+      return Corrupt(0, absl::StrCat("file too short to be an SSTable (", file_size_, " bytes)"));
+    }
+    const std::uint64_t footer_offset = file_size_ - Footer::kFooterBytes;
+    char scratch[Footer::kFooterBytes];
+    KV_ASSIGN_OR_RETURN(std::string_view raw,
+                        file_->Read(footer_offset, Footer::kFooterBytes, scratch));
+    if (raw.size() != Footer::kFooterBytes) return Corrupt(footer_offset, "truncated footer");
+    absl::StatusOr<Footer> footer = Footer::Decode(raw);
+    if (!footer.ok()) return Corrupt(footer_offset, footer.status().message());
+    footer_ = *footer;
+    meta_limit_ = footer_offset;
+    const bool verify = options_.verify_checksums || options_.paranoid;
+
+    // Properties first: they say how to read the rest.
+    KV_ASSIGN_OR_RETURN(std::shared_ptr<const Block> props_block,
+                        ReadBlock(*file_, file_name_, meta_limit_, footer_.properties, verify));
+    absl::StatusOr<TableProperties> props = TableProperties::DecodeBlock(std::move(props_block));
+    if (!props.ok()) return Corrupt(footer_.properties.offset, props.status().message());
+    props_ = *std::move(props);
+    if (props_.internal_keys != options_.internal_keys) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file_name_, ": table was written with internal_keys=", props_.internal_keys,
+                       " but opened with internal_keys=", options_.internal_keys));
+    }
+
+    data_end_ = footer_.filter.empty() ? footer_.index.offset : footer_.filter.offset;
+    if (data_end_ > meta_limit_)
+      return Corrupt(footer_offset, "metadata block offsets out of range");
+    if (!footer_.filter.empty()) {
+      KV_ASSIGN_OR_RETURN(filter_storage_, ReadBlockContents(*file_, file_name_, meta_limit_,
+                                                             footer_.filter, verify));
+      if (!filter_.Init(std::string_view(filter_storage_.data(), filter_storage_.size()))) {
+        return Corrupt(footer_.filter.offset, "malformed bloom filter block");
+      }
+      has_filter_ = true;
+    }
+
+    KV_ASSIGN_OR_RETURN(std::shared_ptr<const Block> index,
+                        ReadBlock(*file_, file_name_, meta_limit_, footer_.index, verify));
+    if (options_.paranoid) KV_RETURN_IF_ERROR(CheckIndex(index));
+    if (options_.block_cache != nullptr) {
+      options_.block_cache->Insert({options_.cache_id, footer_.index.offset}, index,
+                                   index->charge());
+    } else {
+      index_ = std::move(index);
+    }
+    return absl::OkStatus();
+  }
+
+  // Paranoid structural check of the index block.
+  [[nodiscard]] absl::Status CheckIndex(std::shared_ptr<const Block> index) const {
+    BlockIter idx(std::move(index), cmp_, &file_name_, footer_.index.offset);
+    std::string prev;
+    std::uint64_t expected_offset = 0, count = 0;
+    for (idx.SeekToFirst(); idx.Valid(); idx.Next()) {
+      if (count > 0 && cmp_(prev, idx.key()) >= 0) {
+        return Corrupt(footer_.index.offset, "index keys out of order");
+      }
+      if (options_.internal_keys && idx.key().size() < kTrailerBytes) {
+        return Corrupt(footer_.index.offset, "index key is not an internal key");
+      }
+      KV_ASSIGN_OR_RETURN(BlockHandle h, DecodeIndexValue(idx));
+      if (h.offset != expected_offset) {
+        return Corrupt(footer_.index.offset, "index block handles are not contiguous");
+      }
+      expected_offset = h.offset + h.size + kBlockTrailerBytes;
+      prev.assign(idx.key().data(), idx.key().size());
+      ++count;
+    }
+    KV_RETURN_IF_ERROR(idx.status());
+    if (expected_offset != data_end_ || count != props_.num_data_blocks) {
+      return Corrupt(footer_.index.offset, "index does not cover the data blocks");
+    }
+    return absl::OkStatus();
+  }
+
+  friend class SSTableIterator;
+
+  const std::shared_ptr<RandomAccessFile> file_;
+  const std::string file_name_;
+  const std::uint64_t file_size_;
+  const SSTableReaderOptions options_;
+  const KeyComparator cmp_;
+  Footer footer_;
+  std::uint64_t meta_limit_ = 0;  // footer offset: metadata blocks end here
+  std::uint64_t data_end_ = 0;    // data blocks end here
+  TableProperties props_;
+  std::shared_ptr<const Block> index_;  // pinned when there is no block cache
+  AlignedBuffer filter_storage_;        // the filter's lines, 64-byte aligned
+  BloomFilterReader filter_;
+  bool has_filter_ = false;
+};
+
+// The two-level iterator of SSTableReader::NewIterator: an index block
+// iterator picks the data block; a block iterator walks it.
+class SSTableIterator final : public Iterator {
+ public:
+  SSTableIterator(std::shared_ptr<const SSTableReader> table, const TableReadOptions& ro,
+                  std::shared_ptr<const Block> index)
+      : table_(std::move(table)),
+        ro_(ro),
+        index_iter_(std::move(index), table_->cmp_, &table_->file_name_,
+                    table_->footer_.index.offset) {}
+
+  bool Valid() const override { return status_.ok() && data_iter_ && data_iter_->Valid(); }
+  std::string_view key() const override { return data_iter_->key(); }
+  std::string_view value() const override { return data_iter_->value(); }
+  absl::Status status() const override {
+    if (!status_.ok()) return status_;
+    if (!index_iter_.status().ok()) return index_iter_.status();
+    if (data_iter_ && !data_iter_->status().ok()) return data_iter_->status();
+    return absl::OkStatus();
+  }
+
+  void SeekToFirst() override {
+    if (!status_.ok()) return;
+    index_iter_.SeekToFirst();
+    if (LoadDataBlock()) data_iter_->SeekToFirst();
+    SkipEmptyForward();
+  }
+  void SeekToLast() override {
+    if (!status_.ok()) return;
+    index_iter_.SeekToLast();
+    if (LoadDataBlock()) data_iter_->SeekToLast();
+    SkipEmptyBackward();
+  }
+  void Seek(std::string_view target) override {
+    if (!status_.ok()) return;
+    index_iter_.Seek(target);
+    if (LoadDataBlock()) data_iter_->Seek(target);
+    SkipEmptyForward();
+  }
+  void Next() override {
+    assert(Valid());
+    data_iter_->Next();
+    SkipEmptyForward();
+  }
+  void Prev() override {
+    assert(Valid());
+    data_iter_->Prev();
+    SkipEmptyBackward();
+  }
+
+ private:
+  // Points data_iter_ at the block the index iterator is on (unpositioned).
+  // False (data_iter_ empty) at the end of the index or on error.
+  bool LoadDataBlock() {
+    if (!index_iter_.Valid()) {
+      data_iter_.reset();
+      return false;
+    }
+    absl::StatusOr<BlockHandle> handle = table_->DecodeIndexValue(index_iter_);
+    if (!handle.ok()) return Fail(handle.status());
+    if (data_iter_ && handle->offset == data_handle_.offset && data_iter_->status().ok()) {
+      return true;  // already there
+    }
+    absl::StatusOr<std::shared_ptr<const Block>> block = table_->DataBlock(ro_, *handle);
+    if (!block.ok()) return Fail(block.status());
+    data_handle_ = *handle;
+    data_iter_.emplace(*std::move(block), table_->cmp_, &table_->file_name_, handle->offset);
+    return true;
+  }
+
+  bool Fail(absl::Status s) {
+    status_ = std::move(s);
+    data_iter_.reset();
+    return false;
+  }
+
+  // While the data iterator is exhausted, moves to the next block's start.
+  void SkipEmptyForward() {
+    while (status_.ok() && (!data_iter_ || !data_iter_->Valid())) {
+      if (data_iter_ && !data_iter_->status().ok()) {
+        Fail(data_iter_->status());
+        return;
+      }
+      if (!index_iter_.Valid()) {
+        data_iter_.reset();
+        return;
+      }
+      index_iter_.Next();
+      if (LoadDataBlock()) data_iter_->SeekToFirst();
+    }
+  }
+
+  void SkipEmptyBackward() {
+    while (status_.ok() && (!data_iter_ || !data_iter_->Valid())) {
+      if (data_iter_ && !data_iter_->status().ok()) {
+        Fail(data_iter_->status());
+        return;
+      }
+      if (!index_iter_.Valid()) {
+        data_iter_.reset();
+        return;
+      }
+      index_iter_.Prev();
+      if (LoadDataBlock()) data_iter_->SeekToLast();
+    }
+  }
+
+  std::shared_ptr<const SSTableReader> table_;
+  TableReadOptions ro_;
+  BlockIter index_iter_;
+  std::optional<BlockIter> data_iter_;
+  BlockHandle data_handle_;
+  absl::Status status_;  // sticky: the first error met
+};
+
+inline std::unique_ptr<Iterator> SSTableReader::NewIterator(const TableReadOptions& ro) const {
+  absl::StatusOr<std::shared_ptr<const Block>> index = IndexBlock();
+  if (!index.ok()) return NewEmptyIterator(index.status());
+  return std::make_unique<SSTableIterator>(shared_from_this(), ro, *std::move(index));
+}
+
+}  // namespace kv
