@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Quick start, step 2 (and what CI runs): installs missing Debian packages,
+# then builds and runs kv's whole test suite through CTest:
+#
+#   release  RelWithDebInfo build in build/release, every test (incl. the
+#            install/consumer test and the examples)
+#   asan     ASan+UBSan build in build/asan (no benchmarks), every test but
+#            the install test
+#   clang    clang++ build of the library alone in build/clang, which checks
+#            the -Wthread-safety lock annotations (skipped without clang++)
+#
+#   scripts/test.sh                 # all three stages
+#   scripts/test.sh release clang   # only the stages named
+#
+# Environment: KV_JOBS (build and test parallelism, default 2),
+# KV_TEST_TIMEOUT (seconds per test without its own timeout, default 600).
+# Exits non-zero if any stage fails; a summary is printed at the end.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+jobs=${KV_JOBS:-2}
+timeout=${KV_TEST_TIMEOUT:-600}
+stages=("$@")
+((${#stages[@]})) || stages=(release asan clang)
+for s in "${stages[@]}"; do
+  case "$s" in
+    release | asan | clang) ;;
+    *)
+      echo "test.sh: unknown stage '$s' (stages: release asan clang)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+scripts/deps.sh
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+summary=()
+failed=0
+total_passed=0
+total_failed=0
+logdir=$(mktemp -d)
+trap 'rm -rf "$logdir"' EXIT
+
+banner() { printf '\n==== %s ====\n' "$*"; }
+
+# run_ctest NAME BUILD_DIR [ctest args...]: runs ctest, tallies its counts.
+run_ctest() {
+  local name=$1 dir=$2
+  shift 2
+  local log="$logdir/$name.log" rc=0
+  ctest --test-dir "$dir" --output-on-failure --no-tests=error -j "$jobs" \
+    --timeout "$timeout" "$@" 2>&1 | tee "$log" || rc=$?
+  local line passed=0 bad=0 all
+  line=$(grep -E '[0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)
+  if [[ $line =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
+    bad=${BASH_REMATCH[1]}
+    all=${BASH_REMATCH[2]}
+    passed=$((all - bad))
+  fi
+  total_passed=$((total_passed + passed))
+  total_failed=$((total_failed + bad))
+  if ((rc == 0)); then
+    summary+=("PASS  $name: $passed tests passed")
+  else
+    summary+=("FAIL  $name: $bad of $((passed + bad)) tests failed (ctest exit $rc)")
+    failed=1
+  fi
+}
+
+# build_stage NAME BUILD_DIR TARGET [cmake configure args...]
+build_stage() {
+  local name=$1 dir=$2 target=$3
+  shift 3
+  local start=$SECONDS
+  banner "$name: configure + build ($dir)"
+  local -a target_args=()
+  [[ $target == all ]] || target_args=(--target "$target")
+  if cmake -S . -B "$dir" -G Ninja "$@" &&
+    cmake --build "$dir" -j "$jobs" "${target_args[@]}"; then
+    summary+=("PASS  $name: build ($((SECONDS - start)) s)")
+    return 0
+  fi
+  summary+=("FAIL  $name: build ($((SECONDS - start)) s)")
+  failed=1
+  return 1
+}
+
+t0=$SECONDS
+for stage in "${stages[@]}"; do
+  case "$stage" in
+    release)
+      if build_stage release build/release all -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+        banner "release: ctest"
+        start=$SECONDS
+        run_ctest release build/release
+        summary[-1]+=" ($((SECONDS - start)) s)"
+      fi
+      ;;
+    asan)
+      if build_stage asan build/asan all -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DKV_SANITIZE=address,undefined -DKV_BUILD_BENCH=OFF; then
+        banner "asan: ctest (ASan+UBSan)"
+        start=$SECONDS
+        run_ctest asan build/asan -LE install
+        summary[-1]+=" ($((SECONDS - start)) s)"
+      fi
+      ;;
+    clang)
+      if ! command -v clang++ >/dev/null 2>&1; then
+        summary+=("SKIP  clang: clang++ not found")
+        continue
+      fi
+      build_stage clang build/clang kv -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
+        -DKV_BUILD_TESTS=OFF -DKV_BUILD_BENCH=OFF -DKV_BUILD_EXAMPLES=OFF -DKV_INSTALL=OFF || true
+      ;;
+  esac
+done
+
+banner "summary ($((SECONDS - t0)) s)"
+printf '%s\n' "${summary[@]}"
+if ((failed)); then
+  echo "test.sh: FAILED"
+else
+  echo "test.sh: all stages passed"
+fi
+echo "total: $total_passed passed, $total_failed failed"
+exit "$failed"

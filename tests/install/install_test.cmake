@@ -1,0 +1,91 @@
+# Script mode (cmake -P) driver of the install:consumer test; see
+# CMakeLists.txt beside it. Inputs: KV_SOURCE_DIR, WORK_DIR, GENERATOR,
+# CXX_COMPILER, BUILD_TYPE.
+cmake_minimum_required(VERSION 3.20)
+foreach(var KV_SOURCE_DIR WORK_DIR GENERATOR CXX_COMPILER BUILD_TYPE)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+    message(FATAL_ERROR "install_test.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+
+set(build_dir "${WORK_DIR}/kv-build")
+set(prefix "${WORK_DIR}/prefix")
+set(consumer_dir "${WORK_DIR}/consumer-build")
+set(db_dir "${WORK_DIR}/db")
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}")
+
+if(NOT DEFINED ENV{CMAKE_BUILD_PARALLEL_LEVEL})
+  set(ENV{CMAKE_BUILD_PARALLEL_LEVEL} 2)
+endif()
+
+function(step what)
+  message(STATUS "install test: ${what}")
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "install test: FAILED (${rc}) at: ${what}\n  command: ${ARGN}")
+  endif()
+endfunction()
+
+# 1. kv alone, installed into a temporary prefix.
+step("configure kv" ${CMAKE_COMMAND} -S "${KV_SOURCE_DIR}" -B "${build_dir}" -G "${GENERATOR}"
+     "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}" "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}"
+     "-DCMAKE_INSTALL_PREFIX=${prefix}" -DKV_BUILD_TESTS=OFF -DKV_BUILD_BENCH=OFF
+     -DKV_BUILD_EXAMPLES=OFF)
+step("build kv" ${CMAKE_COMMAND} --build "${build_dir}")
+step("install kv" ${CMAKE_COMMAND} --install "${build_dir}")
+
+# 2. The install tree holds what a consumer needs.
+file(GLOB_RECURSE kv_config "${prefix}/*/kvConfig.cmake")
+if(NOT kv_config)
+  message(FATAL_ERROR "install test: no kvConfig.cmake under ${prefix}")
+endif()
+list(GET kv_config 0 kv_config)
+get_filename_component(cmake_dir "${kv_config}" DIRECTORY)       # <libdir>/cmake/kv
+get_filename_component(libdir "${cmake_dir}/../.." ABSOLUTE)
+foreach(f "${cmake_dir}/kvConfig.cmake" "${cmake_dir}/kvConfigVersion.cmake"
+          "${cmake_dir}/kvTargets.cmake" "${cmake_dir}/Findxxhash.cmake"
+          "${libdir}/libkv.a" "${libdir}/pkgconfig/kv.pc"
+          "${prefix}/include/kv/db.hpp" "${prefix}/include/kv/status_macros.hpp")
+  if(NOT EXISTS "${f}")
+    message(FATAL_ERROR "install test: missing from the install: ${f}")
+  endif()
+endforeach()
+file(GLOB_RECURSE leaked RELATIVE "${prefix}" "${prefix}/*_impl.hpp" "${prefix}/*.cpp")
+if(leaked)
+  message(FATAL_ERROR "install test: implementation files installed: ${leaked}")
+endif()
+
+# kv.pc works on its own: a small program compiled and linked with nothing but
+# `pkg-config --cflags --libs kv` (so every Requires module must exist).
+find_program(PKG_CONFIG_EXECUTABLE pkg-config)
+if(PKG_CONFIG_EXECUTABLE)
+  set(ENV{PKG_CONFIG_PATH} "${libdir}/pkgconfig")
+  execute_process(COMMAND ${PKG_CONFIG_EXECUTABLE} --cflags --libs kv
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE pc_flags ERROR_VARIABLE pc_err
+                  OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "install test: pkg-config kv failed: ${pc_err}")
+  endif()
+  message(STATUS "install test: pkg-config --cflags --libs kv: ${pc_flags}")
+  separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
+  file(WRITE "${WORK_DIR}/pc_consumer.cpp" [=[
+#include <kv/db.hpp>
+int main() { return kv::Options{}.Validate().ok() ? 0 : 1; }
+]=])
+  step("compile + link a program with pkg-config kv" ${CXX_COMPILER}
+       "${WORK_DIR}/pc_consumer.cpp" -o "${WORK_DIR}/pc_consumer" ${pc_flags})
+  step("run the pkg-config consumer" "${WORK_DIR}/pc_consumer")
+endif()
+
+# 3. examples/ as a separate project, the way a user's project would use kv.
+step("configure examples against the install" ${CMAKE_COMMAND} -S "${KV_SOURCE_DIR}/examples"
+     -B "${consumer_dir}" -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}"
+     "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}" "-DCMAKE_PREFIX_PATH=${prefix}")
+step("build examples" ${CMAKE_COMMAND} --build "${consumer_dir}")
+step("run quickstart" "${consumer_dir}/quickstart" "${db_dir}")
+# The DB it left behind reopens: run it again on the same directory.
+step("run quickstart again on the same DB" "${consumer_dir}/quickstart" "${db_dir}")
+
+file(REMOVE_RECURSE "${WORK_DIR}")
+message(STATUS "install test: OK")
