@@ -1,0 +1,218 @@
+// Tests for kv/coding.hpp: fixed-width and varint encodings, their
+// boundaries, and rejection of truncated or overflowing input.
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kv/coding.hpp"
+#include "test_util.hpp"
+
+namespace kv {
+namespace {
+
+std::vector<std::uint64_t> BoundaryValues() {
+  std::vector<std::uint64_t> v = {0,
+                                  1,
+                                  2,
+                                  127,
+                                  128,
+                                  255,
+                                  256,
+                                  16383,
+                                  16384,
+                                  0xffff,
+                                  0x10000,
+                                  0xffffffffu,
+                                  0x100000000ull,
+                                  std::numeric_limits<std::uint64_t>::max() - 1,
+                                  std::numeric_limits<std::uint64_t>::max()};
+  for (int bits = 1; bits < 64; ++bits) {
+    const std::uint64_t p = std::uint64_t{1} << bits;
+    v.push_back(p - 1);
+    v.push_back(p);
+    v.push_back(p + 1);
+  }
+  return v;
+}
+
+TEST_CASE("coding: fixed-width little-endian round trips", "[coding]") {
+  char buf[8];
+  EncodeFixed32(buf, 0x04030201u);
+  CHECK(std::string(buf, 4) == std::string("\x01\x02\x03\x04", 4));
+  EncodeFixed64(buf, 0x0807060504030201ull);
+  CHECK(std::string(buf, 8) == std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8));
+  EncodeFixed16(buf, 0xbeef);
+  CHECK(static_cast<unsigned char>(buf[0]) == 0xef);
+  CHECK(static_cast<unsigned char>(buf[1]) == 0xbe);
+  CHECK(DecodeFixed16(buf) == 0xbeef);
+
+  std::string s;
+  for (std::uint64_t v : BoundaryValues()) {
+    PutFixed64(&s, v);
+    PutFixed32(&s, static_cast<std::uint32_t>(v));
+  }
+  std::string_view in = s;
+  for (std::uint64_t v : BoundaryValues()) {
+    std::uint64_t a = 0;
+    std::uint32_t b = 0;
+    REQUIRE(GetFixed64(&in, &a));
+    REQUIRE(GetFixed32(&in, &b));
+    CHECK(a == v);
+    CHECK(b == static_cast<std::uint32_t>(v));
+  }
+  CHECK(in.empty());
+  for (std::uint32_t v = 0; v < 0x10000; v += 7) {
+    EncodeFixed16(buf, static_cast<std::uint16_t>(v));
+    REQUIRE(DecodeFixed16(buf) == v);
+  }
+}
+
+TEST_CASE("coding: short fixed-width input is rejected", "[coding]") {
+  const std::string s = "abcdefg";  // 7 bytes
+  for (std::size_t n = 0; n < 8; ++n) {
+    std::string_view in(s.data(), n);
+    std::uint64_t v = 0;
+    CHECK_FALSE(GetFixed64(&in, &v));
+    std::string_view in32(s.data(), n);
+    std::uint32_t w = 0;
+    CHECK(GetFixed32(&in32, &w) == (n >= 4));
+  }
+}
+
+TEST_CASE("coding: varint round trips and lengths", "[coding]") {
+  std::string s;
+  const auto values = BoundaryValues();
+  for (std::uint64_t v : values) {
+    const std::size_t before = s.size();
+    PutVarint64(&s, v);
+    CHECK(static_cast<int>(s.size() - before) == VarintLength(v));
+    CHECK(VarintLength(v) <= kMaxVarint64Bytes);
+  }
+  CHECK(VarintLength(0) == 1);
+  CHECK(VarintLength(127) == 1);
+  CHECK(VarintLength(128) == 2);
+  CHECK(VarintLength(std::numeric_limits<std::uint64_t>::max()) == 10);
+  std::string_view in = s;
+  for (std::uint64_t v : values) {
+    std::uint64_t got = 0;
+    REQUIRE(GetVarint64(&in, &got));
+    CHECK(got == v);
+  }
+  CHECK(in.empty());
+
+  // Random values across all magnitudes.
+  std::mt19937_64 rng(kv::test::TestSeed());
+  std::vector<std::uint64_t> rand;
+  s.clear();
+  for (int i = 0; i < 10000; ++i) {
+    const std::uint64_t v = rng() >> (rng() % 64);
+    rand.push_back(v);
+    PutVarint64(&s, v);
+  }
+  in = s;
+  for (std::uint64_t v : rand) {
+    std::uint64_t got = 0;
+    REQUIRE(GetVarint64(&in, &got));
+    REQUIRE(got == v);
+  }
+  CHECK(in.empty());
+}
+
+TEST_CASE("coding: varint32", "[coding]") {
+  std::string s;
+  for (std::uint32_t v : {0u, 1u, 127u, 128u, 0x3fffu, 0x4000u, 0xffffffffu}) PutVarint32(&s, v);
+  std::string_view in = s;
+  for (std::uint32_t v : {0u, 1u, 127u, 128u, 0x3fffu, 0x4000u, 0xffffffffu}) {
+    std::uint32_t got = 0;
+    REQUIRE(GetVarint32(&in, &got));
+    CHECK(got == v);
+  }
+  // A value that does not fit 32 bits is rejected by the 32-bit decoder.
+  std::string big;
+  PutVarint64(&big, 0x100000000ull);
+  std::string_view bin = big;
+  std::uint32_t v32 = 0;
+  CHECK_FALSE(GetVarint32(&bin, &v32));
+}
+
+TEST_CASE("coding: truncated varints are rejected", "[coding]") {
+  for (std::uint64_t v : BoundaryValues()) {
+    std::string s;
+    PutVarint64(&s, v);
+    for (std::size_t n = 0; n < s.size(); ++n) {
+      std::string_view in(s.data(), n);
+      std::uint64_t got = 0;
+      INFO("value " << v << " cut to " << n << " bytes");
+      REQUIRE_FALSE(GetVarint64(&in, &got));
+      REQUIRE(DecodeVarint64(s.data(), s.data() + n, &got) == nullptr);
+    }
+  }
+}
+
+TEST_CASE("coding: overlong and overflowing varints are rejected", "[coding]") {
+  std::uint64_t v = 0;
+  // The largest value: nine 0xff then 0x01.
+  std::string max(9, '\xff');
+  max.push_back('\x01');
+  std::string_view in = max;
+  REQUIRE(GetVarint64(&in, &v));
+  CHECK(v == std::numeric_limits<std::uint64_t>::max());
+
+  // Tenth byte > 1 would need a 65th bit.
+  for (int last = 2; last < 256; ++last) {
+    std::string over(9, '\xff');
+    over.push_back(static_cast<char>(last));
+    std::string_view o = over;
+    INFO("last byte " << last);
+    REQUIRE_FALSE(GetVarint64(&o, &v));
+  }
+  // Eleven or more bytes with continuation bits never terminate in range.
+  for (std::size_t n = 10; n <= 20; ++n) {
+    std::string cont(n, '\x80');
+    cont.push_back('\x00');
+    std::string_view c = cont;
+    CHECK_FALSE(GetVarint64(&c, &v));
+  }
+  // All-continuation input never reads past its end.
+  std::string all(64, '\xff');
+  for (std::size_t n = 0; n <= all.size(); ++n) {
+    std::string_view a(all.data(), n);
+    REQUIRE_FALSE(GetVarint64(&a, &v));
+  }
+}
+
+TEST_CASE("coding: length-prefixed strings", "[coding]") {
+  std::string s;
+  const std::vector<std::string> items = {"", "a", std::string(200, 'x'), std::string(70000, 'y'),
+                                          std::string("\0\1\2", 3)};
+  for (const auto& it : items) PutLengthPrefixed(&s, it);
+  std::string_view in = s;
+  for (const auto& it : items) {
+    std::string_view got;
+    REQUIRE(GetLengthPrefixed(&in, &got));
+    CHECK(got == it);
+  }
+  CHECK(in.empty());
+
+  // Every truncation of a length-prefixed string fails cleanly.
+  std::string one;
+  PutLengthPrefixed(&one, std::string(300, 'q'));
+  for (std::size_t n = 0; n < one.size(); ++n) {
+    std::string_view cut(one.data(), n);
+    std::string_view got;
+    REQUIRE_FALSE(GetLengthPrefixed(&cut, &got));
+  }
+  // A huge declared length does not read past the end.
+  std::string huge;
+  PutVarint64(&huge, std::numeric_limits<std::uint64_t>::max());
+  huge += "abc";
+  std::string_view h = huge;
+  std::string_view got;
+  CHECK_FALSE(GetLengthPrefixed(&h, &got));
+}
+
+}  // namespace
+}  // namespace kv
