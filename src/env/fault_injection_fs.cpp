@@ -1,0 +1,622 @@
+// FaultInjectionFileSystem: see include/kv/fault_injection_fs.hpp for the
+// durability model. How it is tracked:
+//
+// Every file the wrapper has touched is an Inode (a file, independent of its
+// names, like a POSIX inode). Its durable contents are
+//     current contents[0, durable_prefix) + durable_tail
+// while it has a name (`path`), or `durable_tail` alone once unlinked (then
+// `detached` holds its current contents, still appended to by open writers).
+// Append never touches bytes below durable_prefix, so appends cost nothing;
+// truncation (TruncateFile, NewWritableFile on an existing file) first moves
+// the durable bytes it is about to destroy into durable_tail; Sync sets
+// durable_prefix = size and clears durable_tail.
+//
+// Directory entries: `linked` maps each tracked path to its Inode (its
+// current binding). `pending[dir][name]` remembers, for each entry of `dir`
+// changed since the last SyncDir(dir), what it named at that SyncDir (nullptr:
+// nothing). SyncDir(dir) drops pending[dir]. Power loss computes the durable
+// namespace (linked, overridden by pending) and rewrites the base from it.
+// Paths never touched by the wrapper are not tracked and stay as they are.
+//
+// Everything is serialized by FaultFsState::mu, held across the base calls
+// that mutate, so the model and the base never disagree. Reads of file
+// contents run outside it.
+#include "kv/fault_injection_fs.hpp"
+
+#include <array>
+#include <cassert>
+#include <map>
+#include <optional>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "env/io_error.hpp"
+#include "env/path_util.hpp"
+#include "kv/status_macros.hpp"
+
+namespace kv {
+
+std::string_view FaultOpName(FaultOp op) {
+  switch (op) {
+    case FaultOp::kAppend:
+      return "Append";
+    case FaultOp::kSync:
+      return "Sync";
+    case FaultOp::kSyncDir:
+      return "SyncDir";
+    case FaultOp::kRename:
+      return "RenameFile";
+    case FaultOp::kRemove:
+      return "RemoveFile";
+    case FaultOp::kNewWritable:
+      return "NewWritableFile";
+    case FaultOp::kRead:
+      return "Read";
+    case FaultOp::kTruncate:
+      return "TruncateFile";
+    case FaultOp::kOpenRead:
+      return "OpenForRead";
+    case FaultOp::kClose:
+      return "Close";
+    case FaultOp::kCreateDir:
+      return "CreateDir";
+    case FaultOp::kRemoveDir:
+      return "RemoveDir";
+    case FaultOp::kLock:
+      return "LockFile";
+  }
+  return "?";
+}
+
+namespace detail {
+
+struct FaultInode {
+  std::optional<std::string> path;  // current name; nullopt once unlinked
+  std::uint64_t durable_prefix = 0;
+  std::string durable_tail;
+  std::string detached;  // current contents, only while unlinked
+};
+
+struct FaultFsState {
+  explicit FaultFsState(std::shared_ptr<FileSystem> b) : base(std::move(b)) {}
+
+  const std::shared_ptr<FileSystem> base;
+  mutable absl::Mutex mu;
+
+  bool active ABSL_GUARDED_BY(mu) = true;
+  // Bumped by every power loss; file objects from an older epoch are dead.
+  std::uint64_t epoch ABSL_GUARDED_BY(mu) = 0;
+
+  struct NthFault {
+    int remaining;
+    int err;
+  };
+  struct AlwaysFault {
+    FaultOp op;
+    int err;
+    std::string substring;
+  };
+  std::array<std::uint64_t, kNumFaultOps> counts ABSL_GUARDED_BY(mu){};
+  std::array<std::optional<NthFault>, kNumFaultOps> nth ABSL_GUARDED_BY(mu);
+  std::vector<AlwaysFault> always ABSL_GUARDED_BY(mu);
+
+  std::map<std::string, std::shared_ptr<FaultInode>> linked ABSL_GUARDED_BY(mu);
+  std::map<std::string, std::map<std::string, std::shared_ptr<FaultInode>>> pending
+      ABSL_GUARDED_BY(mu);
+
+  std::uint64_t next_lock_id ABSL_GUARDED_BY(mu) = 0;
+  std::map<std::uint64_t, std::unique_ptr<FileLock>> locks ABSL_GUARDED_BY(mu);
+
+  // Counts a call of `op` on `path` and decides whether it fails: an injected
+  // fault, or kUnavailable for a mutating call while inactive.
+  absl::Status CheckLocked(FaultOp op, std::string_view path, bool mutating)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const int i = static_cast<int>(op);
+    ++counts[i];
+    if (nth[i].has_value() && --nth[i]->remaining == 0) {
+      const int err = nth[i]->err;
+      nth[i].reset();
+      return Injected(op, path, err);
+    }
+    for (const AlwaysFault& f : always) {
+      if (f.op == op && absl::StrContains(Sv(path), f.substring)) return Injected(op, path, f.err);
+    }
+    if (mutating && !active) {
+      return absl::UnavailableError(absl::StrCat(Sv(FaultOpName(op)), " ", Sv(path),
+                                                 ": file system inactive (simulated crash)"));
+    }
+    return absl::OkStatus();
+  }
+
+  static absl::Status Injected(FaultOp op, std::string_view path, int err) {
+    const absl::Status s = IoError(path, err);
+    return absl::Status(s.code(),
+                        absl::StrCat("injected fault in ", Sv(FaultOpName(op)), ": ", s.message()));
+  }
+
+  absl::Status DeadLocked(std::uint64_t file_epoch, std::string_view path) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (file_epoch == epoch) return absl::OkStatus();
+    return absl::UnavailableError(
+        absl::StrCat(Sv(path), ": file opened before a simulated power loss"));
+  }
+
+  // Reads `len` bytes at `offset` of the base file `path`.
+  absl::StatusOr<std::string> ReadRange(const std::string& path, std::uint64_t offset,
+                                        std::uint64_t len) {
+    std::string out(len, '\0');
+    if (len == 0) return out;
+    KV_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> f, base->NewRandomAccessFile(path));
+    KV_ASSIGN_OR_RETURN(std::string_view got, f->Read(offset, len, out.data()));
+    if (got.size() != len) {
+      return absl::InternalError(absl::StrCat(path, ": shorter than the fault model expected"));
+    }
+    if (got.data() != out.data()) out.assign(got.data(), got.size());
+    return out;
+  }
+
+  // The tracked Inode named `p`, adopting an existing untracked base file as
+  // fully durable; nullptr if `p` is not an existing file.
+  absl::StatusOr<std::shared_ptr<FaultInode>> AdoptLocked(const std::string& p)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    auto it = linked.find(p);
+    if (it != linked.end()) return it->second;
+    if (!base->FileExists(p) || base->GetChildren(p).ok()) return nullptr;
+    KV_ASSIGN_OR_RETURN(std::uint64_t size, base->GetFileSize(p));
+    auto inode = std::make_shared<FaultInode>();
+    inode->path = p;
+    inode->durable_prefix = size;
+    linked[p] = inode;
+    return inode;
+  }
+
+  // Before the entry `p` changes: remembers what it durably names, unless
+  // it already changed since the last SyncDir of its directory.
+  void NoteEntryChangeLocked(const std::string& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    auto& dir = pending[ParentDir(p)];
+    const std::string name = BaseName(p);
+    if (dir.count(name) != 0) return;
+    auto it = linked.find(p);
+    dir[name] = it == linked.end() ? nullptr : it->second;
+  }
+
+  // The inode's current and durable contents, read before it loses its name.
+  struct Captured {
+    std::string current;
+    std::string durable;
+  };
+  absl::StatusOr<Captured> CaptureLocked(const FaultInode& inode)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    assert(inode.path.has_value());
+    KV_ASSIGN_OR_RETURN(std::uint64_t size, base->GetFileSize(*inode.path));
+    Captured c;
+    KV_ASSIGN_OR_RETURN(c.current, ReadRange(*inode.path, 0, size));
+    c.durable = c.current.substr(0, inode.durable_prefix) + inode.durable_tail;
+    return c;
+  }
+
+  // The inode lost its last name (its entry change is already noted).
+  void UnlinkLocked(FaultInode& inode, Captured c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    linked.erase(*inode.path);
+    inode.path.reset();
+    inode.detached = std::move(c.current);
+    inode.durable_tail = std::move(c.durable);
+    inode.durable_prefix = 0;
+  }
+
+  // Before the inode's contents are cut to `new_size`: the durable bytes at
+  // and past it, which ApplyTruncate then moves into durable_tail.
+  absl::StatusOr<std::string> SaveBeforeTruncateLocked(const FaultInode& inode,
+                                                       std::uint64_t new_size)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (new_size >= inode.durable_prefix) return std::string();
+    return ReadRange(*inode.path, new_size, inode.durable_prefix - new_size);
+  }
+  static void ApplyTruncate(FaultInode& inode, std::uint64_t new_size, std::string saved) {
+    if (new_size >= inode.durable_prefix) return;
+    inode.durable_tail = std::move(saved) + inode.durable_tail;
+    inode.durable_prefix = new_size;
+  }
+};
+
+namespace {
+
+class FaultSequentialFile final : public SequentialFile {
+ public:
+  FaultSequentialFile(std::shared_ptr<FaultFsState> state, std::uint64_t epoch, std::string path,
+                      std::unique_ptr<SequentialFile> base)
+      : state_(std::move(state)), epoch_(epoch), path_(std::move(path)), base_(std::move(base)) {}
+
+  absl::StatusOr<std::string_view> Read(std::size_t n, char* scratch) override {
+    KV_RETURN_IF_ERROR(Check());
+    return base_->Read(n, scratch);
+  }
+  absl::Status Skip(std::uint64_t n) override {
+    KV_RETURN_IF_ERROR(Check());
+    return base_->Skip(n);
+  }
+
+ private:
+  absl::Status Check() {
+    absl::MutexLock l(&state_->mu);
+    KV_RETURN_IF_ERROR(state_->DeadLocked(epoch_, path_));
+    return state_->CheckLocked(FaultOp::kRead, path_, /*mutating=*/false);
+  }
+
+  const std::shared_ptr<FaultFsState> state_;
+  const std::uint64_t epoch_;
+  const std::string path_;
+  const std::unique_ptr<SequentialFile> base_;
+};
+
+class FaultRandomAccessFile final : public RandomAccessFile {
+ public:
+  FaultRandomAccessFile(std::shared_ptr<FaultFsState> state, std::uint64_t epoch, std::string path,
+                        std::unique_ptr<RandomAccessFile> base)
+      : state_(std::move(state)), epoch_(epoch), path_(std::move(path)), base_(std::move(base)) {}
+
+  absl::StatusOr<std::string_view> Read(std::uint64_t offset, std::size_t n,
+                                        char* scratch) const override {
+    {
+      absl::MutexLock l(&state_->mu);
+      KV_RETURN_IF_ERROR(state_->DeadLocked(epoch_, path_));
+      KV_RETURN_IF_ERROR(state_->CheckLocked(FaultOp::kRead, path_, /*mutating=*/false));
+    }
+    return base_->Read(offset, n, scratch);
+  }
+  absl::StatusOr<std::uint64_t> Size() const override {
+    {
+      absl::MutexLock l(&state_->mu);
+      KV_RETURN_IF_ERROR(state_->DeadLocked(epoch_, path_));
+    }
+    return base_->Size();
+  }
+
+ private:
+  const std::shared_ptr<FaultFsState> state_;
+  const std::uint64_t epoch_;
+  const std::string path_;
+  const std::unique_ptr<RandomAccessFile> base_;
+};
+
+class FaultWritableFile final : public WritableFile {
+ public:
+  FaultWritableFile(std::shared_ptr<FaultFsState> state, std::uint64_t epoch,
+                    std::shared_ptr<FaultInode> inode, std::string path,
+                    std::unique_ptr<WritableFile> base)
+      : state_(std::move(state)),
+        epoch_(epoch),
+        inode_(std::move(inode)),
+        path_(std::move(path)),
+        base_(std::move(base)) {}
+
+  absl::Status Append(std::string_view data) override {
+    absl::MutexLock l(&state_->mu);
+    KV_RETURN_IF_ERROR(state_->DeadLocked(epoch_, path_));
+    KV_RETURN_IF_ERROR(state_->CheckLocked(FaultOp::kAppend, path_, /*mutating=*/true));
+    KV_RETURN_IF_ERROR(base_->Append(data));
+    if (!inode_->path.has_value()) inode_->detached.append(data.data(), data.size());
+    return absl::OkStatus();
+  }
+
+  absl::Status Sync() override {
+    absl::MutexLock l(&state_->mu);
+    KV_RETURN_IF_ERROR(state_->DeadLocked(epoch_, path_));
+    KV_RETURN_IF_ERROR(state_->CheckLocked(FaultOp::kSync, path_, /*mutating=*/true));
+    KV_RETURN_IF_ERROR(base_->Sync());
+    if (inode_->path.has_value()) {
+      // By path, not base_->Size(): a TruncateFile may have changed it.
+      KV_ASSIGN_OR_RETURN(inode_->durable_prefix, state_->base->GetFileSize(*inode_->path));
+      inode_->durable_tail.clear();
+    } else {
+      inode_->durable_tail = inode_->detached;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Close() override {
+    absl::MutexLock l(&state_->mu);
+    absl::Status s = state_->DeadLocked(epoch_, path_);
+    if (s.ok()) s = state_->CheckLocked(FaultOp::kClose, path_, /*mutating=*/false);
+    const absl::Status closed = base_->Close();
+    return s.ok() ? closed : s;
+  }
+
+  std::uint64_t Size() const override { return base_->Size(); }
+
+ private:
+  const std::shared_ptr<FaultFsState> state_;
+  const std::uint64_t epoch_;
+  const std::shared_ptr<FaultInode> inode_;
+  const std::string path_;
+  const std::unique_ptr<WritableFile> base_;
+};
+
+class FaultFileLock final : public FileLock {
+ public:
+  FaultFileLock(std::shared_ptr<FaultFsState> state, std::uint64_t id)
+      : state_(std::move(state)), id_(id) {}
+  ~FaultFileLock() override {
+    absl::MutexLock l(&state_->mu);
+    state_->locks.erase(id_);  // no-op if a power loss already released it
+  }
+
+ private:
+  const std::shared_ptr<FaultFsState> state_;
+  const std::uint64_t id_;
+};
+
+}  // namespace
+}  // namespace detail
+
+using detail::FaultFsState;
+using detail::FaultInode;
+using detail::NormalizePath;
+
+FaultInjectionFileSystem::FaultInjectionFileSystem(std::shared_ptr<FileSystem> base)
+    : state_(std::make_shared<FaultFsState>(std::move(base))) {
+  assert(state_->base != nullptr);
+}
+
+FaultInjectionFileSystem::~FaultInjectionFileSystem() = default;
+
+const std::shared_ptr<FileSystem>& FaultInjectionFileSystem::base() const { return state_->base; }
+
+void FaultInjectionFileSystem::FailNth(FaultOp op, int n, int err) {
+  assert(n >= 1);
+  absl::MutexLock l(&state_->mu);
+  state_->nth[static_cast<int>(op)] = FaultFsState::NthFault{n, err};
+}
+
+void FaultInjectionFileSystem::FailAlways(FaultOp op, int err, std::string path_substring) {
+  absl::MutexLock l(&state_->mu);
+  state_->always.push_back({op, err, std::move(path_substring)});
+}
+
+void FaultInjectionFileSystem::ClearFaults() {
+  absl::MutexLock l(&state_->mu);
+  for (auto& n : state_->nth) n.reset();
+  state_->always.clear();
+}
+
+std::uint64_t FaultInjectionFileSystem::Count(FaultOp op) const {
+  absl::MutexLock l(&state_->mu);
+  return state_->counts[static_cast<int>(op)];
+}
+
+void FaultInjectionFileSystem::ResetCounts() {
+  absl::MutexLock l(&state_->mu);
+  state_->counts.fill(0);
+}
+
+void FaultInjectionFileSystem::SetActive(bool active) {
+  absl::MutexLock l(&state_->mu);
+  state_->active = active;
+}
+
+bool FaultInjectionFileSystem::IsActive() const {
+  absl::MutexLock l(&state_->mu);
+  return state_->active;
+}
+
+absl::StatusOr<std::unique_ptr<SequentialFile>> FaultInjectionFileSystem::NewSequentialFile(
+    const std::string& path) {
+  std::uint64_t epoch;
+  {
+    absl::MutexLock l(&state_->mu);
+    KV_RETURN_IF_ERROR(state_->CheckLocked(FaultOp::kOpenRead, path, /*mutating=*/false));
+    epoch = state_->epoch;
+  }
+  KV_ASSIGN_OR_RETURN(auto base, state_->base->NewSequentialFile(path));
+  return std::make_unique<detail::FaultSequentialFile>(state_, epoch, path, std::move(base));
+}
+
+absl::StatusOr<std::unique_ptr<RandomAccessFile>> FaultInjectionFileSystem::NewRandomAccessFile(
+    const std::string& path) {
+  std::uint64_t epoch;
+  {
+    absl::MutexLock l(&state_->mu);
+    KV_RETURN_IF_ERROR(state_->CheckLocked(FaultOp::kOpenRead, path, /*mutating=*/false));
+    epoch = state_->epoch;
+  }
+  KV_ASSIGN_OR_RETURN(auto base, state_->base->NewRandomAccessFile(path));
+  return std::make_unique<detail::FaultRandomAccessFile>(state_, epoch, path, std::move(base));
+}
+
+absl::StatusOr<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewWritableFile(
+    const std::string& path) {
+  FaultFsState& s = *state_;
+  absl::MutexLock l(&s.mu);
+  KV_RETURN_IF_ERROR(s.CheckLocked(FaultOp::kNewWritable, path, /*mutating=*/true));
+  const std::string p = NormalizePath(path);
+  KV_ASSIGN_OR_RETURN(std::shared_ptr<FaultInode> inode, s.AdoptLocked(p));
+  std::string saved;
+  if (inode != nullptr) {
+    KV_ASSIGN_OR_RETURN(saved, s.SaveBeforeTruncateLocked(*inode, 0));
+  }
+  KV_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> base, s.base->NewWritableFile(path));
+  if (inode != nullptr) {
+    FaultFsState::ApplyTruncate(*inode, 0, std::move(saved));
+  } else {
+    s.NoteEntryChangeLocked(p);
+    inode = std::make_shared<FaultInode>();
+    inode->path = p;
+    s.linked[p] = inode;
+  }
+  return std::make_unique<detail::FaultWritableFile>(state_, s.epoch, std::move(inode), path,
+                                                     std::move(base));
+}
+
+absl::StatusOr<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewAppendableFile(
+    const std::string& path) {
+  FaultFsState& s = *state_;
+  absl::MutexLock l(&s.mu);
+  KV_RETURN_IF_ERROR(s.CheckLocked(FaultOp::kNewWritable, path, /*mutating=*/true));
+  const std::string p = NormalizePath(path);
+  KV_ASSIGN_OR_RETURN(std::shared_ptr<FaultInode> inode, s.AdoptLocked(p));
+  KV_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> base, s.base->NewAppendableFile(path));
+  if (inode == nullptr) {
+    s.NoteEntryChangeLocked(p);
+    inode = std::make_shared<FaultInode>();
+    inode->path = p;
+    s.linked[p] = inode;
+  }
+  return std::make_unique<detail::FaultWritableFile>(state_, s.epoch, std::move(inode), path,
+                                                     std::move(base));
+}
+
+bool FaultInjectionFileSystem::FileExists(const std::string& path) {
+  return state_->base->FileExists(path);
+}
+
+absl::StatusOr<std::vector<std::string>> FaultInjectionFileSystem::GetChildren(
+    const std::string& dir) {
+  return state_->base->GetChildren(dir);
+}
+
+absl::StatusOr<std::uint64_t> FaultInjectionFileSystem::GetFileSize(const std::string& path) {
+  return state_->base->GetFileSize(path);
+}
+
+absl::Status FaultInjectionFileSystem::RemoveFile(const std::string& path) {
+  FaultFsState& s = *state_;
+  absl::MutexLock l(&s.mu);
+  KV_RETURN_IF_ERROR(s.CheckLocked(FaultOp::kRemove, path, /*mutating=*/true));
+  const std::string p = NormalizePath(path);
+  KV_ASSIGN_OR_RETURN(std::shared_ptr<FaultInode> inode, s.AdoptLocked(p));
+  if (inode == nullptr) return s.base->RemoveFile(path);  // reports the error
+  KV_ASSIGN_OR_RETURN(FaultFsState::Captured c, s.CaptureLocked(*inode));
+  KV_RETURN_IF_ERROR(s.base->RemoveFile(path));
+  s.NoteEntryChangeLocked(p);
+  s.UnlinkLocked(*inode, std::move(c));
+  return absl::OkStatus();
+}
+
+absl::Status FaultInjectionFileSystem::CreateDir(const std::string& dir) {
+  absl::MutexLock l(&state_->mu);
+  KV_RETURN_IF_ERROR(state_->CheckLocked(FaultOp::kCreateDir, dir, /*mutating=*/true));
+  return state_->base->CreateDir(dir);
+}
+
+absl::Status FaultInjectionFileSystem::RemoveDir(const std::string& dir) {
+  absl::MutexLock l(&state_->mu);
+  KV_RETURN_IF_ERROR(state_->CheckLocked(FaultOp::kRemoveDir, dir, /*mutating=*/true));
+  KV_RETURN_IF_ERROR(state_->base->RemoveDir(dir));
+  state_->pending.erase(NormalizePath(dir));
+  return absl::OkStatus();
+}
+
+absl::Status FaultInjectionFileSystem::RenameFile(const std::string& from, const std::string& to) {
+  FaultFsState& s = *state_;
+  absl::MutexLock l(&s.mu);
+  KV_RETURN_IF_ERROR(
+      s.CheckLocked(FaultOp::kRename, absl::StrCat(from, " -> ", to), /*mutating=*/true));
+  const std::string f = NormalizePath(from);
+  const std::string t = NormalizePath(to);
+  if (f == t) return s.base->RenameFile(from, to);
+  KV_ASSIGN_OR_RETURN(std::shared_ptr<FaultInode> from_inode, s.AdoptLocked(f));
+  if (from_inode == nullptr) return s.base->RenameFile(from, to);  // reports the error
+  KV_ASSIGN_OR_RETURN(std::shared_ptr<FaultInode> to_inode, s.AdoptLocked(t));
+  FaultFsState::Captured c;
+  if (to_inode != nullptr) {
+    KV_ASSIGN_OR_RETURN(c, s.CaptureLocked(*to_inode));
+  }
+  KV_RETURN_IF_ERROR(s.base->RenameFile(from, to));
+  s.NoteEntryChangeLocked(f);
+  s.NoteEntryChangeLocked(t);
+  if (to_inode != nullptr) s.UnlinkLocked(*to_inode, std::move(c));
+  s.linked.erase(f);
+  from_inode->path = t;
+  s.linked[t] = std::move(from_inode);
+  return absl::OkStatus();
+}
+
+absl::Status FaultInjectionFileSystem::TruncateFile(const std::string& path, std::uint64_t size) {
+  FaultFsState& s = *state_;
+  absl::MutexLock l(&s.mu);
+  KV_RETURN_IF_ERROR(s.CheckLocked(FaultOp::kTruncate, path, /*mutating=*/true));
+  KV_ASSIGN_OR_RETURN(std::shared_ptr<FaultInode> inode, s.AdoptLocked(NormalizePath(path)));
+  if (inode == nullptr) return s.base->TruncateFile(path, size);  // reports the error
+  KV_ASSIGN_OR_RETURN(std::string saved, s.SaveBeforeTruncateLocked(*inode, size));
+  KV_RETURN_IF_ERROR(s.base->TruncateFile(path, size));
+  FaultFsState::ApplyTruncate(*inode, size, std::move(saved));
+  return absl::OkStatus();
+}
+
+absl::Status FaultInjectionFileSystem::SyncDir(const std::string& dir) {
+  absl::MutexLock l(&state_->mu);
+  KV_RETURN_IF_ERROR(state_->CheckLocked(FaultOp::kSyncDir, dir, /*mutating=*/true));
+  KV_RETURN_IF_ERROR(state_->base->SyncDir(dir));
+  state_->pending.erase(NormalizePath(dir));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<FileLock>> FaultInjectionFileSystem::LockFile(
+    const std::string& path) {
+  FaultFsState& s = *state_;
+  absl::MutexLock l(&s.mu);
+  KV_RETURN_IF_ERROR(s.CheckLocked(FaultOp::kLock, path, /*mutating=*/true));
+  const std::string p = NormalizePath(path);
+  KV_ASSIGN_OR_RETURN(std::shared_ptr<FaultInode> inode, s.AdoptLocked(p));
+  KV_ASSIGN_OR_RETURN(std::unique_ptr<FileLock> base, s.base->LockFile(path));
+  if (inode == nullptr) {  // LockFile created it
+    s.NoteEntryChangeLocked(p);
+    inode = std::make_shared<FaultInode>();
+    inode->path = p;
+    s.linked[p] = std::move(inode);
+  }
+  const std::uint64_t id = s.next_lock_id++;
+  s.locks[id] = std::move(base);
+  return std::make_unique<detail::FaultFileLock>(state_, id);
+}
+
+absl::Status FaultInjectionFileSystem::SimulatePowerLoss() {
+  FaultFsState& s = *state_;
+  absl::MutexLock l(&s.mu);
+  // The durable namespace: current bindings, with every entry changed since
+  // its directory's last SyncDir put back.
+  std::map<std::string, std::shared_ptr<FaultInode>> durable = s.linked;
+  for (const auto& [dir, entries] : s.pending) {
+    for (const auto& [name, inode] : entries) {
+      const std::string p = NormalizePath(JoinPath(dir, name));
+      if (inode == nullptr) {
+        durable.erase(p);
+      } else {
+        durable[p] = inode;
+      }
+    }
+  }
+  // Each surviving inode's durable contents, read before the base changes.
+  std::map<const FaultInode*, std::string> contents;
+  for (const auto& [p, inode] : durable) {
+    if (contents.count(inode.get()) != 0) continue;
+    std::string data;
+    if (inode->path.has_value()) {
+      KV_ASSIGN_OR_RETURN(data, s.ReadRange(*inode->path, 0, inode->durable_prefix));
+    }
+    data += inode->durable_tail;
+    contents[inode.get()] = std::move(data);
+  }
+  // Reboot: locks are released, open files die, the base is rewritten.
+  s.locks.clear();
+  ++s.epoch;
+  for (const auto& [p, inode] : s.linked) KV_RETURN_IF_ERROR(s.base->RemoveFile(p));
+  std::map<std::string, std::shared_ptr<FaultInode>> relinked;
+  for (const auto& [p, inode] : durable) {
+    const std::string& data = contents[inode.get()];
+    KV_RETURN_IF_ERROR(s.base->CreateDir(detail::ParentDir(p)));
+    KV_RETURN_IF_ERROR(WriteStringToFile(*s.base, data, p, /*sync=*/true));
+    auto fresh = std::make_shared<FaultInode>();
+    fresh->path = p;
+    fresh->durable_prefix = data.size();
+    relinked[p] = std::move(fresh);
+  }
+  s.linked = std::move(relinked);
+  s.pending.clear();
+  return absl::OkStatus();
+}
+
+}  // namespace kv
