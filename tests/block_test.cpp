@@ -169,6 +169,31 @@ TEST_CASE("Block with internal keys orders versions newest first") {
   REQUIRE(p.sequence == 10 + 49);
 }
 
+TEST_CASE("Block iterator treats keys shorter than min_key_bytes as corruption") {
+  BlockBuilder b(2);
+  b.Add("abcdefgh1", "x");
+  b.Add("abcdefgh2", "y");
+  b.Add("short", "z");  // not an internal key
+  auto block = Block::FromContents(b.Finish());
+  REQUIRE_OK(block);
+  const std::string file = "f.sst";
+  BlockIter it(*block, CompareUserKeys, &file, 1000, kTrailerBytes);
+  it.SeekToFirst();
+  REQUIRE(it.Valid());
+  it.Next();
+  REQUIRE(it.Valid());
+  it.Next();
+  REQUIRE_FALSE(it.Valid());
+  REQUIRE(absl::IsDataLoss(it.status()));
+  INFO(it.status().ToString());
+  REQUIRE(it.status().message().find("f.sst") != std::string::npos);
+  REQUIRE(it.status().message().find("offset 10") != std::string::npos);  // 1000 + entry offset
+  BlockIter it2(*block, CompareUserKeys, &file, 0, kTrailerBytes);
+  it2.Seek("zzzzzzzzz");  // the binary search reads the short restart key
+  REQUIRE_FALSE(it2.Valid());
+  REQUIRE(absl::IsDataLoss(it2.status()));
+}
+
 TEST_CASE("Block rejects malformed restart arrays") {
   CHECK(absl::IsDataLoss(Block::FromContents("").status()));
   CHECK(absl::IsDataLoss(Block::FromContents("abc").status()));

@@ -133,13 +133,17 @@ class Block {
 class BlockIter final : public Iterator {
  public:
   // `file_name` (may be null; must outlive the iterator) and `block_offset`
-  // (the block's offset in its file) only serve error messages.
+  // (the block's offset in its file) only serve error messages. A stored key
+  // shorter than `min_key_bytes` is corruption (kTrailerBytes for internal
+  // keys: `cmp` then never sees a key it cannot handle).
   BlockIter(std::shared_ptr<const Block> block, KeyComparator cmp,
-            const std::string* file_name = nullptr, std::uint64_t block_offset = 0)
+            const std::string* file_name = nullptr, std::uint64_t block_offset = 0,
+            std::size_t min_key_bytes = 0)
       : block_(std::move(block)),
         cmp_(cmp),
         file_name_(file_name),
         block_offset_(block_offset),
+        min_key_bytes_(min_key_bytes),
         data_(block_->data()),
         restarts_(block_->restarts_offset()),
         num_restarts_(block_->num_restarts()),
@@ -273,7 +277,9 @@ class BlockIter final : public Iterator {
     if (offset >= restarts_) return Corrupt(restarts_ + std::size_t{i} * 4, "restart point");
     std::uint32_t shared = 0, unshared = 0, value_len = 0;
     const char* p = DecodeEntry(data_ + offset, data_ + restarts_, &shared, &unshared, &value_len);
-    if (p == nullptr || shared != 0) return Corrupt(offset, "restart entry");
+    if (p == nullptr || shared != 0 || unshared < min_key_bytes_) {
+      return Corrupt(offset, "restart entry");
+    }
     *key = std::string_view(p, unshared);
     return true;
   }
@@ -292,6 +298,7 @@ class BlockIter final : public Iterator {
     current_ = offset;
     key_.resize(shared);
     key_.append(p, unshared);
+    if (key_.size() < min_key_bytes_) return Corrupt(offset, "entry (key too short)");
     value_ = std::string_view(p + unshared, value_len);
     while (restart_index_ + 1 < num_restarts_ && RestartPoint(restart_index_ + 1) <= current_) {
       ++restart_index_;
@@ -303,6 +310,7 @@ class BlockIter final : public Iterator {
   KeyComparator cmp_;
   const std::string* file_name_;
   std::uint64_t block_offset_;
+  std::size_t min_key_bytes_;
   const char* data_;
   std::uint32_t restarts_;       // offset of the restart array
   std::uint32_t num_restarts_;   // >= 1

@@ -118,11 +118,11 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
     }
     if (!KeyMayMatch(filter_key)) return absl::OkStatus();
     KV_ASSIGN_OR_RETURN(std::shared_ptr<const Block> index, IndexBlock());
-    BlockIter idx(std::move(index), cmp_, &file_name_, footer_.index.offset);
+    BlockIter idx(std::move(index), cmp_, &file_name_, footer_.index.offset, min_key_bytes_);
     for (idx.Seek(seek_key); idx.Valid(); idx.Next()) {
       KV_ASSIGN_OR_RETURN(BlockHandle handle, DecodeIndexValue(idx));
       KV_ASSIGN_OR_RETURN(std::shared_ptr<const Block> block, DataBlock(ro, handle));
-      BlockIter it(std::move(block), cmp_, &file_name_, handle.offset);
+      BlockIter it(std::move(block), cmp_, &file_name_, handle.offset, min_key_bytes_);
       for (it.Seek(seek_key); it.Valid(); it.Next()) {
         if (!on_entry(it.key(), it.value())) return absl::OkStatus();
       }
@@ -136,7 +136,7 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
   std::uint64_t ApproximateOffsetOf(std::string_view key) const {
     absl::StatusOr<std::shared_ptr<const Block>> index = IndexBlock();
     if (!index.ok()) return data_end_;
-    BlockIter idx(*std::move(index), cmp_);
+    BlockIter idx(*std::move(index), cmp_, &file_name_, footer_.index.offset, min_key_bytes_);
     idx.Seek(key);
     if (!idx.Valid()) return data_end_;
     absl::StatusOr<BlockHandle> handle = DecodeIndexValue(idx);
@@ -195,7 +195,8 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
         file_name_(std::move(file_name)),
         file_size_(file_size),
         options_(options),
-        cmp_(options.internal_keys ? CompareInternalKeys : CompareUserKeys) {}
+        cmp_(options.internal_keys ? CompareInternalKeys : CompareUserKeys),
+        min_key_bytes_(options.internal_keys ? kTrailerBytes : 0) {}
 
   absl::Status Corrupt(std::uint64_t offset, absl::string_view what) const {
     return absl::DataLossError(absl::StrCat(file_name_, ": ", what, " at offset ", offset));
@@ -254,15 +255,12 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
 
   // Paranoid structural check of the index block.
   [[nodiscard]] absl::Status CheckIndex(std::shared_ptr<const Block> index) const {
-    BlockIter idx(std::move(index), cmp_, &file_name_, footer_.index.offset);
+    BlockIter idx(std::move(index), cmp_, &file_name_, footer_.index.offset, min_key_bytes_);
     std::string prev;
     std::uint64_t expected_offset = 0, count = 0;
     for (idx.SeekToFirst(); idx.Valid(); idx.Next()) {
       if (count > 0 && cmp_(prev, idx.key()) >= 0) {
         return Corrupt(footer_.index.offset, "index keys out of order");
-      }
-      if (options_.internal_keys && idx.key().size() < kTrailerBytes) {
-        return Corrupt(footer_.index.offset, "index key is not an internal key");
       }
       KV_ASSIGN_OR_RETURN(BlockHandle h, DecodeIndexValue(idx));
       if (h.offset != expected_offset) {
@@ -286,6 +284,7 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
   const std::uint64_t file_size_;
   const SSTableReaderOptions options_;
   const KeyComparator cmp_;
+  const std::size_t min_key_bytes_;  // shorter stored keys are corruption
   Footer footer_;
   std::uint64_t meta_limit_ = 0;  // footer offset: metadata blocks end here
   std::uint64_t data_end_ = 0;    // data blocks end here
@@ -305,7 +304,7 @@ class SSTableIterator final : public Iterator {
       : table_(std::move(table)),
         ro_(ro),
         index_iter_(std::move(index), table_->cmp_, &table_->file_name_,
-                    table_->footer_.index.offset) {}
+                    table_->footer_.index.offset, table_->min_key_bytes_) {}
 
   bool Valid() const override { return status_.ok() && data_iter_ && data_iter_->Valid(); }
   std::string_view key() const override { return data_iter_->key(); }
@@ -362,7 +361,8 @@ class SSTableIterator final : public Iterator {
     absl::StatusOr<std::shared_ptr<const Block>> block = table_->DataBlock(ro_, *handle);
     if (!block.ok()) return Fail(block.status());
     data_handle_ = *handle;
-    data_iter_.emplace(*std::move(block), table_->cmp_, &table_->file_name_, handle->offset);
+    data_iter_.emplace(*std::move(block), table_->cmp_, &table_->file_name_, handle->offset,
+                       table_->min_key_bytes_);
     return true;
   }
 
