@@ -1,0 +1,228 @@
+// kv::MemTable: the in-memory write buffer, an arena-backed skiplist of
+// internal-key entries (see internal_key.hpp for the key order and types).
+//
+//   kv::MemTable mem;
+//   mem.Add(seq, kv::ValueType::kValue, "k", "v");          // one writer
+//   std::string v;
+//   auto r = mem.Get("k", snapshot_seq, now_micros, &v);   // any thread
+//   auto it = mem.NewIterator();                            // internal keys
+//
+// Entry layout (one arena allocation per entry; the skiplist node holds a
+// pointer to it):
+//   varint32 internal_key_length | internal_key (user_key + fixed64 trailer)
+//   varint32 stored_value_length | stored_value
+// where stored_value for kValueWithExpiry is fixed64(expiry_micros) + value.
+//
+// Thread safety: Add is externally serialized (one writer at a time). Get,
+// iterators, ApproximateMemoryUsage and num_entries may run concurrently with
+// Add and with each other (see skiplist.hpp for why readers need no lock).
+#pragma once
+
+#include <atomic>
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "kv/arena.hpp"
+#include "kv/coding.hpp"
+#include "kv/internal_key.hpp"
+#include "kv/iterator.hpp"
+#include "kv/skiplist.hpp"
+
+namespace kv {
+
+namespace detail {
+
+// Reads a varint32 length prefix written by MemTable::Add. Entries are our
+// own bytes, so the fast path trusts them; the slow path is bounded to 5 bytes.
+inline const char* DecodeEntryLength(const char* p, std::uint32_t* len) {
+  const auto b = static_cast<unsigned char>(*p);
+  if (b < 0x80) {
+    *len = b;
+    return p + 1;
+  }
+  const char* next = DecodeVarint32(p, p + 5, len);
+  assert(next != nullptr);
+  return next;
+}
+
+// The internal key of an encoded entry.
+inline std::string_view EntryKey(const char* entry) {
+  std::uint32_t len = 0;
+  const char* p = DecodeEntryLength(entry, &len);
+  return {p, len};
+}
+
+// The stored value of an encoded entry whose key is `key` (from EntryKey).
+inline std::string_view EntryValue(std::string_view key) {
+  std::uint32_t len = 0;
+  const char* p = DecodeEntryLength(key.data() + key.size(), &len);
+  return {p, len};
+}
+
+// A probe (user_key, trailer) compared as if it were an internal key,
+// without encoding it.
+struct MemTableLookupKey {
+  std::string_view user_key;
+  std::uint64_t trailer = 0;
+};
+
+// Orders entries (and probes) by kv::CompareInternalKeys.
+struct MemTableKeyComparator {
+  int operator()(const char* a, const char* b) const {
+    return CompareInternalKeys(EntryKey(a), EntryKey(b));
+  }
+  // Probe: an encoded internal key (>= kTrailerBytes).
+  int operator()(const char* a, std::string_view internal_key) const {
+    return CompareInternalKeys(EntryKey(a), internal_key);
+  }
+  int operator()(const char* a, const MemTableLookupKey& probe) const {
+    const std::string_view k = EntryKey(a);
+    const int r = CompareUserKeys(ExtractUserKey(k), probe.user_key);
+    if (r != 0) return r;
+    const std::uint64_t t = ExtractTrailer(k);
+    return t > probe.trailer ? -1 : (t < probe.trailer ? 1 : 0);
+  }
+};
+
+using MemTableSkipList = SkipList<const char*, MemTableKeyComparator>;
+
+class MemTableIterator final : public Iterator {
+ public:
+  explicit MemTableIterator(const MemTableSkipList* list) : it_(list) {}
+
+  bool Valid() const override { return it_.Valid(); }
+  void SeekToFirst() override { it_.SeekToFirst(); }
+  void SeekToLast() override { it_.SeekToLast(); }
+  // `target` is an internal key. A target shorter than a trailer is read as
+  // a bare user key: Seek lands on the newest entry of the first user key
+  // >= target.
+  void Seek(std::string_view target) override {
+    if (target.size() >= kTrailerBytes) {
+      it_.Seek(target);
+    } else {
+      it_.Seek(MemTableLookupKey{target, std::numeric_limits<std::uint64_t>::max()});
+    }
+  }
+  void Next() override { it_.Next(); }
+  void Prev() override { it_.Prev(); }
+  std::string_view key() const override { return EntryKey(it_.key()); }
+  std::string_view value() const override { return EntryValue(EntryKey(it_.key())); }
+  absl::Status status() const override { return absl::OkStatus(); }
+
+ private:
+  MemTableSkipList::Iterator it_;
+};
+
+}  // namespace detail
+
+class MemTable {
+ public:
+  MemTable() : table_(detail::MemTableKeyComparator{}, &arena_) {}
+  MemTable(const MemTable&) = delete;
+  MemTable& operator=(const MemTable&) = delete;
+
+  // Adds one entry. For ValueType::kValueWithExpiry the stored value is
+  // fixed64(expiry_micros) followed by `value` (see internal_key.hpp);
+  // expiry_micros is ignored for other types.
+  // REQUIRES: callers serialize Add (one writer at a time); Get/iterators may
+  // run concurrently.
+  // REQUIRES: seq <= kMaxSequenceNumber; (user_key, seq, type) not already added;
+  // the key and the stored value are each below 4 GiB.
+  void Add(SequenceNumber seq, ValueType type, std::string_view user_key, std::string_view value,
+           std::uint64_t expiry_micros = 0) {
+    const bool expiring = type == ValueType::kValueWithExpiry;
+    const std::size_t key_size = user_key.size() + kTrailerBytes;
+    const std::size_t value_size = value.size() + (expiring ? kExpiryBytes : 0);
+    assert(key_size <= std::numeric_limits<std::uint32_t>::max());
+    assert(value_size <= std::numeric_limits<std::uint32_t>::max());
+    const std::size_t total = static_cast<std::size_t>(VarintLength(key_size)) + key_size +
+                              static_cast<std::size_t>(VarintLength(value_size)) + value_size;
+
+    char* const entry = arena_.Allocate(total);
+    char* p = EncodeVarint64(entry, key_size);
+    if (!user_key.empty()) std::memcpy(p, user_key.data(), user_key.size());
+    p += user_key.size();
+    EncodeFixed64(p, PackTrailer(seq, type));
+    p += kTrailerBytes;
+    p = EncodeVarint64(p, value_size);
+    if (expiring) {
+      EncodeFixed64(p, expiry_micros);
+      p += kExpiryBytes;
+    }
+    if (!value.empty()) std::memcpy(p, value.data(), value.size());
+    p += value.size();
+    assert(p == entry + total);
+
+    table_.Insert(entry);
+    num_entries_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  enum class LookupResult { kAbsent, kFound, kDeleted };
+
+  // Looks at the newest entry for user_key with sequence <= seq. kFound:
+  // *value = the user value (expiry prefix stripped). kDeleted: a tombstone,
+  // or an entry expired at now_micros (expiry <= now_micros). kAbsent: no
+  // entry for that key at or below seq. Thread-safe; allocates only for the
+  // value copy.
+  LookupResult Get(std::string_view user_key, SequenceNumber seq, std::uint64_t now_micros,
+                   std::string* value) const {
+    if (seq > kMaxSequenceNumber) seq = kMaxSequenceNumber;
+    detail::MemTableSkipList::Iterator it(&table_);
+    // The largest type sorts first among entries with the same sequence, so
+    // this lands on the newest entry with sequence <= seq.
+    it.Seek(detail::MemTableLookupKey{user_key, PackTrailer(seq, kValueTypeForSeek)});
+    if (!it.Valid()) return LookupResult::kAbsent;
+    const std::string_view ikey = detail::EntryKey(it.key());
+    if (CompareUserKeys(ExtractUserKey(ikey), user_key) != 0) return LookupResult::kAbsent;
+
+    const auto type = static_cast<ValueType>(ExtractTrailer(ikey) & 0xff);
+    switch (type) {
+      case ValueType::kValue: {
+        const std::string_view stored = detail::EntryValue(ikey);
+        value->assign(stored.data(), stored.size());
+        return LookupResult::kFound;
+      }
+      case ValueType::kValueWithExpiry: {
+        std::uint64_t expiry = 0;
+        std::string_view user_value;
+        if (!SplitExpiringValue(detail::EntryValue(ikey), &expiry, &user_value) ||
+            expiry <= now_micros) {
+          return LookupResult::kDeleted;
+        }
+        value->assign(user_value.data(), user_value.size());
+        return LookupResult::kFound;
+      }
+      case ValueType::kDeletion:
+        break;
+    }
+    return LookupResult::kDeleted;
+  }
+
+  // An iterator over all entries in internal-key order
+  // (kv::CompareInternalKeys): key() is the internal key, value() the stored
+  // value (for kValueWithExpiry the 8-byte expiry then the user value). Seek
+  // takes an internal key. The MemTable must outlive the iterator.
+  std::unique_ptr<Iterator> NewIterator() const {
+    return std::make_unique<detail::MemTableIterator>(&table_);
+  }
+
+  // Bytes held (arena usage). Thread-safe.
+  std::size_t ApproximateMemoryUsage() const { return arena_.MemoryUsage(); }
+  // Thread-safe.
+  std::uint64_t num_entries() const { return num_entries_.load(std::memory_order_relaxed); }
+  bool empty() const { return num_entries() == 0; }
+
+ private:
+  Arena arena_;
+  detail::MemTableSkipList table_;
+  std::atomic<std::uint64_t> num_entries_{0};
+};
+
+}  // namespace kv
