@@ -190,16 +190,30 @@ Layout WalkLayout(const std::string& data) {
   return l;
 }
 
-// A small log touching every fragment type and a block trailer: short
-// records, one spanning three blocks (FIRST/MIDDLE/LAST), an empty record,
-// and a record placed so that a block ends with fewer than 7 bytes.
+// A small log, tested at every byte: short random records, an empty
+// record, and one record crossing from block 0 into block 1 (FIRST, LAST).
 std::vector<std::string> SmallLogRecords(std::mt19937_64& rng) {
+  std::vector<std::string> recs;
+  recs.push_back(RandomBytes(rng, 100));
+  recs.push_back("");
+  recs.push_back(RandomBytes(rng, 10));
+  recs.push_back(RandomLetters(rng, 33000));  // FIRST, LAST
+  recs.push_back(RandomBytes(rng, 50));
+  recs.push_back(RandomBytes(rng, 1));
+  return recs;
+}
+
+// A larger log with every fragment type and a block trailer: a record
+// spanning three blocks (FIRST, MIDDLE, LAST) and a record placed so that a
+// block ends with fewer than 7 bytes. Tested near every fragment boundary
+// and at a stride elsewhere (every byte would be slow under ASan).
+std::vector<std::string> ThreeBlockLogRecords(std::mt19937_64& rng) {
   std::vector<std::string> recs;
   recs.push_back(RandomBytes(rng, 100));
   recs.push_back("");
   recs.push_back(RandomLetters(rng, 2 * kBlockSize + 500));  // FIRST, MIDDLE, LAST
   recs.push_back(RandomBytes(rng, 10));
-  // The file is now at some offset inside block 3; leave a 3-byte trailer.
+  // The file is now at some offset inside block 2; leave a 3-byte trailer.
   const std::size_t used =
       kLogHeaderFragmentSize + (7 + 100) + 7 + (2 * kBlockSize + 500 + 3 * 7) + (7 + 10);
   const std::size_t in_block = used % kBlockSize;
@@ -207,6 +221,21 @@ std::vector<std::string> SmallLogRecords(std::mt19937_64& rng) {
   recs.push_back(RandomBytes(rng, 50));
   recs.push_back(RandomBytes(rng, 1));
   return recs;
+}
+
+// Byte positions worth testing in a big log: near fragment boundaries, in
+// trailers, and every 61st byte.
+bool NearBoundary(const Layout& layout, std::size_t pos) {
+  if (pos % 61 == 0) return true;
+  for (std::size_t i = 0; i < layout.frags.size(); ++i) {
+    const auto& f = layout.frags[i];
+    if (pos + 24 >= f.offset && pos <= f.offset + 24) return true;
+    if (pos + 24 >= f.end && pos <= f.end + 24) return true;
+    if (i + 1 < layout.frags.size() && pos >= f.end && pos < layout.frags[i + 1].offset) {
+      return true;  // trailer
+    }
+  }
+  return false;
 }
 
 TEST_CASE("wal: empty and header-only logs read as no records", "[wal]") {
@@ -326,20 +355,22 @@ TEST_CASE("wal: a 64 MiB record round trips", "[wal][large]") {
   CHECK(reader.ReadRecord(&rec, &scratch) == ReadOutcome::kEndOfFile);
 }
 
-TEST_CASE("wal: every truncation point yields a prefix and a torn tail", "[wal]") {
-  std::mt19937_64 rng(kv::test::TestSeed());
-  const std::vector<std::string> recs = SmallLogRecords(rng);
+// Truncates the log of `recs` at every selected length: each yields the
+// records that were complete and a clean end or a torn tail, never
+// corruption.
+template <typename Select>
+void CheckTruncations(const std::vector<std::string>& recs, bool want_trailer, Select select) {
   std::vector<std::uint64_t> ends;
   const std::string data = WriteLog(recs, 7, &ends);
-  // The layout really has a short block trailer.
-  bool has_trailer = false;
   const Layout layout = WalkLayout(data);
+  bool has_trailer = false;
   for (std::size_t i = 1; i < layout.frags.size(); ++i) {
     if (layout.frags[i].offset != layout.frags[i - 1].end) has_trailer = true;
   }
-  REQUIRE(has_trailer);
+  REQUIRE(has_trailer == want_trailer);
 
   for (std::size_t len = 0; len <= data.size(); ++len) {
+    if (!select(layout, len)) continue;
     // Records whose last byte made it.
     std::size_t complete = 0;
     while (complete < ends.size() && ends[complete] <= len) ++complete;
@@ -362,17 +393,20 @@ TEST_CASE("wal: every truncation point yields a prefix and a torn tail", "[wal]"
   }
 }
 
-TEST_CASE("wal: every single-byte flip is caught and classified", "[wal]") {
-  std::mt19937_64 rng(kv::test::TestSeed() + 1);
-  const std::vector<std::string> recs = SmallLogRecords(rng);
+// Flips one byte at every selected position of the log of `recs`: the
+// records returned are those before the damaged fragment, and the damage is
+// corruption if an intact fragment follows it, else a torn tail.
+template <typename Select>
+void CheckFlips(const std::vector<std::string>& recs, std::mt19937_64& rng, Select select) {
   std::string data = WriteLog(recs);
   const Layout layout = WalkLayout(data);
-  REQUIRE(layout.frags.size() >= 9);
+  REQUIRE(layout.frags.size() >= 7);
   REQUIRE(layout.frags.back().end == data.size());
 
   std::size_t frag = 0;
   for (std::size_t pos = 0; pos < data.size(); ++pos) {
     while (frag < layout.frags.size() && layout.frags[frag].end <= pos) ++frag;
+    if (!select(layout, pos)) continue;
     const bool in_trailer = pos < layout.frags[frag].offset;
     std::string& bad = data;  // flipped in place, restored below
     const char saved = bad[pos];
@@ -400,6 +434,20 @@ TEST_CASE("wal: every single-byte flip is caught and classified", "[wal]") {
       CHECK_OK(r.status);
     }
   }
+}
+
+auto Every = [](const Layout&, std::size_t) { return true; };
+
+TEST_CASE("wal: every truncation point yields a prefix and a torn tail", "[wal]") {
+  std::mt19937_64 rng(kv::test::TestSeed());
+  CheckTruncations(SmallLogRecords(rng), false, Every);
+  CheckTruncations(ThreeBlockLogRecords(rng), true, NearBoundary);
+}
+
+TEST_CASE("wal: every single-byte flip is caught and classified", "[wal]") {
+  std::mt19937_64 rng(kv::test::TestSeed() + 1);
+  CheckFlips(SmallLogRecords(rng), rng, Every);
+  CheckFlips(ThreeBlockLogRecords(rng), rng, NearBoundary);
 }
 
 TEST_CASE("wal: header checks", "[wal]") {
