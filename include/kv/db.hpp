@@ -84,9 +84,9 @@ struct Options {
   // Open SSTable files kept by the table cache.
   int max_open_files = 1000;
   // All file I/O. nullptr: the POSIX file system (FileSystem::Default()).
-  std::shared_ptr<FileSystem> file_system;
+  std::shared_ptr<FileSystem> file_system = nullptr;
   // Time, for TTL expiry and stall accounting. nullptr: the system clock.
-  std::shared_ptr<Clock> clock;
+  std::shared_ptr<Clock> clock = nullptr;
 
   // OK, or kInvalidArgument naming the first bad field.
   [[nodiscard]] absl::Status Validate() const;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "db/snapshot_list.hpp"
 #include "kv/db.hpp"
 
 namespace kv {
@@ -61,6 +62,8 @@ absl::Status Options::Validate() const {
 }
 
 DB::~DB() = default;
+
+Snapshot::~Snapshot() { list_->Release(sequence_, read_time_micros_); }
 
 absl::Status DB::Put(const WriteOptions& options, std::string_view key, std::string_view value) {
   WriteBatch batch;

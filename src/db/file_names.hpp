@@ -7,6 +7,8 @@
 //   LOCK              held with an OS lock while a DB has the directory open
 //   LOG, LOG.old      human-readable event log (rotated on open)
 //   000009.tmp        a temporary (CURRENT being replaced)
+//   000005.wal.dropped a WAL that recovery found corrupt and did not replay
+//                     (kept for inspection; removed by DB::Destroy)
 //
 // All numbered files share one counter (the version set's next file
 // number), so a number identifies a file regardless of its kind. Anything
@@ -24,7 +26,7 @@
 
 namespace kv::detail {
 
-enum class FileKind { kWal, kTable, kManifest, kCurrent, kLock, kInfoLog, kOldInfoLog, kTemp };
+enum class FileKind { kWal, kTable, kManifest, kCurrent, kLock, kInfoLog, kOldInfoLog, kTemp, kDroppedWal };
 
 inline constexpr std::string_view kCurrentFileName = "CURRENT";
 inline constexpr std::string_view kLockFileName = "LOCK";
@@ -39,6 +41,9 @@ inline std::string TableFileName(std::uint64_t number) {
 }
 inline std::string ManifestFileName(std::uint64_t number) {
   return absl::StrFormat("MANIFEST-%06d", number);
+}
+inline std::string DroppedWalFileName(std::uint64_t number) {
+  return absl::StrFormat("%06d.wal.dropped", number);
 }
 inline std::string TempFileName(std::uint64_t number) {
   return absl::StrFormat("%06d.tmp", number);
@@ -77,6 +82,7 @@ inline std::optional<ParsedFileName> ParseFileName(std::string_view name) {
   if (suffix == ".wal") return ParsedFileName{FileKind::kWal, number};
   if (suffix == ".sst") return ParsedFileName{FileKind::kTable, number};
   if (suffix == ".tmp") return ParsedFileName{FileKind::kTemp, number};
+  if (suffix == ".wal.dropped") return ParsedFileName{FileKind::kDroppedWal, number};
   return std::nullopt;
 }
 

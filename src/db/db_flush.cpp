@@ -1,0 +1,194 @@
+// The background thread and memtable flushes.
+//
+// One background thread does all flushes and compactions, so manifest
+// updates (LogAndApply) never run concurrently. It sleeps on bg_cv_ until
+// there is an immutable memtable to flush, a manual compaction request, or
+// a level whose compaction score reaches 1. A flush always goes first:
+// writers may be stalled behind it.
+//
+// A failure puts the DB in the sticky error state (bg_error_): the thread
+// then does nothing more until the DB is reopened; nothing is lost, since
+// the WAL of an unflushed memtable and the inputs of an unfinished
+// compaction are only deleted after their replacement is installed.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "db/db_impl.hpp"
+#include "db/file_names.hpp"
+#include "kv/sstable_writer.hpp"
+
+namespace kv::detail {
+
+void DBImpl::BackgroundThreadMain() {
+  absl::MutexLock l(&mu_);
+  while (true) {
+    while (!shutting_down_ && !HasBackgroundWorkLocked()) bg_cv_.Wait(&mu_);
+    if (shutting_down_) break;
+    absl::Status s;
+    if (imm_ != nullptr) {
+      s = FlushImmutableLocked();
+    } else {
+      bool did_work = false;
+      s = RunCompactionLocked(&did_work);
+      // Nothing pickable despite a high score: sleep until something
+      // changes (a flush, a request) rather than spin.
+      if (s.ok() && !did_work && !shutting_down_) bg_cv_.Wait(&mu_);
+    }
+    if (!s.ok() && !shutting_down_) SetBackgroundErrorLocked(s);
+    bg_cv_.SignalAll();  // wake writers waiting on a stall, Flush(), CompactRange()
+  }
+}
+
+bool DBImpl::HasBackgroundWorkLocked() {
+  if (!bg_error_.ok()) return false;
+  if (imm_ != nullptr || manual_compaction_ != nullptr) return true;
+  return versions_->current()->compaction_score() >= 1.0;
+}
+
+absl::Status DBImpl::FlushImmutableLocked() {
+  const std::shared_ptr<MemTable> imm = imm_;
+  const std::uint64_t number = versions_->NewFileNumber();
+  pending_outputs_.insert(number);
+  const std::uint64_t start = clock_->MonotonicMicros();
+  FileMetaData meta;
+  absl::Status s;
+  {
+    mu_.Unlock();
+    s = WriteTableFromMemtable(*imm, number, &meta);
+    // The table's name must be durable before the manifest names it.
+    if (s.ok()) s = fs_->SyncDir(dir_);
+    mu_.Lock();
+  }
+  if (s.ok() && shutting_down_) {
+    return absl::OkStatus();  // not installed: deleted as a leftover at the next Open
+  }
+  if (s.ok()) {
+    VersionEdit edit;
+    if (meta.file_size > 0) edit.AddFile(0, meta);
+    // Every WAL older than the live one now has all its data in tables.
+    edit.SetLogNumber(wal_number_);
+    s = versions_->LogAndApply(&edit, &mu_);
+  }
+  pending_outputs_.erase(number);
+  if (!s.ok()) {
+    info_log_->Log("flush of memtable (WAL ", imm_wal_number_, ") failed: ", s.ToString());
+    return s;
+  }
+  imm_ = nullptr;
+  ++flushes_completed_;
+  DBStats::Add(stats_.flushes);
+  DBStats::Add(stats_.flush_bytes_written, meta.file_size);
+  if (!level_bytes_written_.empty()) level_bytes_written_[0] += meta.file_size;
+  info_log_->Log("flushed memtable to ", TableFileName(number), ": ", meta.num_entries,
+                 " entries, ", meta.file_size, " bytes, ", clock_->MonotonicMicros() - start,
+                 " us");
+  DeleteObsoleteFilesLocked();
+  return absl::OkStatus();
+}
+
+absl::Status DBImpl::WriteTableFromMemtable(const MemTable& mem, std::uint64_t number,
+                                            FileMetaData* meta) {
+  meta->number = number;
+  meta->file_size = 0;
+  if (mem.empty()) return absl::OkStatus();
+  const std::string path = JoinPath(dir_, TableFileName(number));
+  KV_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, fs_->NewWritableFile(path));
+  SSTableOptions table_options;
+  table_options.block_bytes = options_.block_bytes;
+  table_options.bloom_bits_per_key = options_.bloom_bits_per_key;
+  table_options.creation_time_micros = clock_->NowMicros();
+  SSTableWriter writer(std::move(file), table_options);
+  std::unique_ptr<Iterator> it = mem.NewIterator();
+  bool first = true;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = it->key();
+    KV_RETURN_IF_ERROR(writer.Add(key, it->value()));
+    ParsedInternalKey parsed;
+    if (!ParseInternalKey(key, &parsed)) {
+      return absl::InternalError("memtable holds a malformed internal key");
+    }
+    if (first) {
+      meta->smallest.assign(key.data(), key.size());
+      meta->smallest_seq = meta->largest_seq = parsed.sequence;
+      first = false;
+    }
+    meta->largest.assign(key.data(), key.size());
+    meta->smallest_seq = std::min(meta->smallest_seq, parsed.sequence);
+    meta->largest_seq = std::max(meta->largest_seq, parsed.sequence);
+    ++meta->num_entries;
+    if (parsed.type == ValueType::kDeletion) ++meta->num_deletions;
+  }
+  KV_RETURN_IF_ERROR(it->status());
+  KV_RETURN_IF_ERROR(writer.Finish());
+  KV_RETURN_IF_ERROR(writer.file()->Sync());
+  KV_RETURN_IF_ERROR(writer.file()->Close());
+  meta->file_size = writer.FileSize();
+  return absl::OkStatus();
+}
+
+void DBImpl::DeleteObsoleteFilesLocked() {
+  if (!bg_error_.ok()) return;  // the state on disk may be needed as it is
+  auto children = fs_->GetChildren(dir_);
+  if (!children.ok()) return;
+  const std::set<std::uint64_t> live = versions_->LiveTableNumbers();
+  const std::uint64_t log_number = versions_->log_number();
+  const std::uint64_t manifest = versions_->manifest_file_number();
+  std::vector<std::pair<std::string, std::uint64_t>> doomed;  // (name, table number or 0)
+  for (const std::string& name : *children) {
+    const auto parsed = ParseFileName(name);
+    if (!parsed) continue;  // not kv's: never touched
+    bool keep = true;
+    switch (parsed->kind) {
+      case FileKind::kWal:
+        // Live: the current WAL and any not yet fully flushed.
+        keep = parsed->number >= log_number || parsed->number == wal_number_;
+        break;
+      case FileKind::kManifest:
+        keep = parsed->number >= manifest;
+        break;
+      case FileKind::kTable:
+        keep = live.count(parsed->number) > 0 || pending_outputs_.count(parsed->number) > 0;
+        break;
+      case FileKind::kTemp:
+        keep = pending_outputs_.count(parsed->number) > 0;
+        break;
+      default:
+        keep = true;
+    }
+    if (!keep) {
+      doomed.emplace_back(name, parsed->kind == FileKind::kTable ? parsed->number : 0);
+    }
+  }
+  if (doomed.empty()) return;
+  // Deleting needs no lock: these files are unreachable by every version.
+  mu_.Unlock();
+  for (const auto& [name, table_number] : doomed) {
+    if (table_number != 0) table_cache_->Evict(table_number);
+    absl::Status s = fs_->RemoveFile(JoinPath(dir_, name));
+    info_log_->Log("deleted obsolete ", name, s.ok() ? "" : absl::StrCat(": ", s.ToString()));
+  }
+  mu_.Lock();
+}
+
+void DBImpl::WaitForBackgroundIdleLocked() {
+  while (bg_error_.ok() && !shutting_down_ && HasBackgroundWorkLocked()) bg_cv_.Wait(&mu_);
+}
+
+absl::Status DBImpl::Flush() {
+  // The memtable switch goes through the writer queue: it needs the WAL,
+  // which only the queue's leader may touch.
+  Writer w;
+  absl::MutexLock l(&mu_);
+  writers_.push_back(&w);
+  while (&w != writers_.front()) w.cv.Wait(&mu_);
+  absl::Status s = MakeRoomForWriteLocked(/*force=*/true);
+  writers_.pop_front();
+  if (!writers_.empty()) writers_.front()->cv.Signal();
+  KV_RETURN_IF_ERROR(s);
+  while (imm_ != nullptr && bg_error_.ok() && !shutting_down_) bg_cv_.Wait(&mu_);
+  return bg_error_;
+}
+
+}  // namespace kv::detail

@@ -1,0 +1,201 @@
+// DBImpl: the implementation of kv::DB. Never part of an installed header.
+//
+// Split by concern across files:
+//   db_open.cpp      Open, Destroy, recovery (manifest + WAL replay)
+//   db_write.cpp     the write path: writer queue, group commit, memtable switch
+//   db_read.cpp      Get, iterators, snapshots
+//   db_flush.cpp     the background thread: flushes and compactions
+//   db_properties.cpp GetProperty: kv.stats, kv.prometheus, per-level counts
+//
+// Locking. One mutex, mu_, guards the mutable state below. It is never held
+// across WAL I/O or memtable inserts: the group-commit leader releases it
+// for those, and leadership itself (being at the front of writers_) is what
+// serializes WAL appends and memtable inserts. The WAL writer, wal_, is thus
+// touched only by the current leader, or under mu_ by MakeRoomForWrite,
+// which only the leader calls. Readers take mu_ only to pin the current
+// memtables and version (shared_ptr copies) and then read without it.
+//
+// Sequence numbers: the leader reserves a range under mu_ (last_sequence_)
+// and publishes it in visible_sequence_ only after the whole group is in the
+// memtable, so readers see a batch entirely or not at all.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "db/compaction_picker.hpp"
+#include "db/db_stats.hpp"
+#include "db/info_log.hpp"
+#include "db/snapshot_list.hpp"
+#include "db/table_cache.hpp"
+#include "db/version_set.hpp"
+#include "kv/db.hpp"
+#include "kv/memtable.hpp"
+#include "kv/wal_writer.hpp"
+
+namespace kv::detail {
+
+// Inserts every entry of an encoded batch (sequence numbers from its
+// header) into `mem`. kInvalidArgument if the encoding is malformed.
+[[nodiscard]] absl::Status InsertBatchIntoMemTable(std::string_view batch_contents, MemTable* mem);
+
+class DBImpl final : public DB {
+ public:
+  // Use DB::Open.
+  DBImpl(const Options& options, std::string dir);
+  ~DBImpl() override;
+
+  absl::Status Write(const WriteOptions& options, const WriteBatch& batch) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Get(const ReadOptions& options, std::string_view key, std::string* value) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  using DB::Get;
+  std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  std::unique_ptr<const Snapshot> GetSnapshot() override ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Flush() override ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status CompactRange(std::optional<std::string_view> begin,
+                            std::optional<std::string_view> end) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  std::optional<std::string> GetProperty(std::string_view name) override ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Open's work after construction: lock, recover, start background work.
+  [[nodiscard]] absl::Status Recover() ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  // One writer waiting in the queue.
+  struct Writer {
+    const WriteBatch* batch = nullptr;
+    bool sync = false;
+    bool done = false;
+    absl::Status status;
+    absl::CondVar cv;
+  };
+
+  // --- recovery (db_open.cpp) ---
+  [[nodiscard]] absl::Status ReplayWals(const std::vector<std::uint64_t>& wal_numbers)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Replays one WAL into mem_ (flushing to L0 tables, recorded in *edit,
+  // when it fills). Sets *stop after corruption that recovery tolerates.
+  [[nodiscard]] absl::Status ReplayOneWal(std::uint64_t number, bool is_last, VersionEdit* edit,
+                                          bool* stop) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  [[nodiscard]] absl::Status FlushMemTableDuringRecovery(VersionEdit* edit)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  [[nodiscard]] absl::Status NewWal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // --- write path (db_write.cpp) ---
+  // Makes sure mem_ has room for a write, switching memtables or stalling.
+  [[nodiscard]] absl::Status MakeRoomForWriteLocked(bool force)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Merges the batches of the writers at the front of the queue (starting
+  // with the leader's) into group_batch_; returns the last writer included.
+  Writer* BuildGroupLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records a write-path failure as the sticky error.
+  void SetBackgroundErrorLocked(const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // --- background work (db_flush.cpp, db_compaction.cpp) ---
+  void BackgroundThreadMain() ABSL_LOCKS_EXCLUDED(mu_);
+  // True if the background thread has something to do now.
+  bool HasBackgroundWorkLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes imm_ to an L0 table and installs it; mu_ is released for the I/O.
+  [[nodiscard]] absl::Status FlushImmutableLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes `mem` to table file `number` and syncs it; fills *meta
+  // (file_size 0 and no file if the memtable was empty). Touches no state
+  // guarded by mu_.
+  [[nodiscard]] absl::Status WriteTableFromMemtable(const MemTable& mem, std::uint64_t number,
+                                                    FileMetaData* meta);
+  // Runs one compaction if the picker (or a manual request) has one.
+  [[nodiscard]] absl::Status RunCompactionLocked(bool* did_work)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Merges the inputs of `c` into new tables at c.output_level (appended to
+  // *outputs, also on failure, so their numbers can be released). Releases
+  // mu_ for the I/O.
+  [[nodiscard]] absl::Status RunCompactionJobLocked(const CompactionInputs& c,
+                                                    const Version& version,
+                                                    std::vector<FileMetaData>* outputs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Deletes files no live version, WAL or in-progress output needs.
+  void DeleteObsoleteFilesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Waits until the background thread is idle or failed.
+  void WaitForBackgroundIdleLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // --- properties (db_properties.cpp) ---
+  std::string StatsString() ABSL_LOCKS_EXCLUDED(mu_);
+  std::string PrometheusText() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Immutable after construction.
+  const Options options_;
+  const std::string dir_;
+  const std::shared_ptr<FileSystem> fs_;
+  const std::shared_ptr<Clock> clock_;
+  const std::shared_ptr<SnapshotList> snapshots_;
+  DBStats stats_;
+  std::unique_ptr<FileLock> lock_;  // held from Recover() until destruction
+  std::unique_ptr<InfoLog> info_log_;
+
+  absl::Mutex mu_;
+  std::shared_ptr<MemTable> mem_ ABSL_GUARDED_BY(mu_);
+  // Writers queued for the WAL; the front one is the leader.
+  std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);
+  // The live WAL. Used by the leader without mu_ (see the banner).
+  std::unique_ptr<wal::Writer> wal_;
+  std::uint64_t wal_number_ ABSL_GUARDED_BY(mu_) = 0;
+  // Whether the live WAL's directory entry has been made durable.
+  bool wal_dir_synced_ ABSL_GUARDED_BY(mu_) = false;
+  // WALs recovered at Open that still hold data not in any table.
+  std::vector<std::uint64_t> live_old_wals_ ABSL_GUARDED_BY(mu_);
+  // The table set and its manifest; also owns the file-number counter and
+  // the highest sequence number handed out (last_sequence()).
+  std::unique_ptr<VersionSet> versions_ ABSL_GUARDED_BY(mu_);
+  // The memtable being flushed, if any (writers stall if another fills up).
+  std::shared_ptr<MemTable> imm_ ABSL_GUARDED_BY(mu_);
+  // WAL numbers whose data is all in imm_: deleted once imm_ is flushed.
+  std::uint64_t imm_wal_number_ ABSL_GUARDED_BY(mu_) = 0;
+  // Highest sequence number whose write is entirely visible to readers.
+  std::atomic<SequenceNumber> visible_sequence_{0};
+  // Sticky error of the write path: once set, every write fails with it.
+  absl::Status bg_error_ ABSL_GUARDED_BY(mu_);
+  // The leader's scratch batch for merging a group (leader-only, like wal_).
+  WriteBatch group_batch_;
+
+  // --- background work (db_flush.cpp) ---
+  std::unique_ptr<TableCache> table_cache_;
+  std::thread bg_thread_;
+  // Signalled when background work finishes a step (flush, compaction,
+  // error) or there is new work for it.
+  absl::CondVar bg_cv_;
+  // Set (under mu_) by the destructor; read without mu_ by long-running
+  // background loops so they abandon their work promptly.
+  std::atomic<bool> shutting_down_{false};
+  // Requests from Flush()/CompactRange() waiting for the background thread.
+  int manual_flush_requests_ ABSL_GUARDED_BY(mu_) = 0;
+  std::uint64_t flushes_completed_ ABSL_GUARDED_BY(mu_) = 0;
+  struct ManualCompaction {
+    std::optional<std::string> begin, end;
+    int level = 0;  // compacted into level + 1
+    int runs = 0;   // compactions run for it so far
+    bool done = false;
+  };
+  // A manual request gives up after this many steps, so concurrent writes
+  // cannot keep it busy forever.
+  static constexpr int kMaxManualRuns = 1000;
+  ManualCompaction* manual_compaction_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // Table numbers being written by the background thread: never deleted as
+  // leftovers.
+  std::set<std::uint64_t> pending_outputs_ ABSL_GUARDED_BY(mu_);
+  // Per-level bytes read/written by compactions (kv.stats).
+  std::vector<std::uint64_t> level_bytes_read_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::uint64_t> level_bytes_written_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace kv::detail

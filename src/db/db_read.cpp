@@ -1,0 +1,176 @@
+// The read path: Get, iterators and snapshots.
+//
+// A read pins (under mu_, briefly) the memtable, the immutable memtable and
+// the current table version, then reads without the lock: memtable first,
+// then the immutable memtable, then tables (L0 newest first, then one table
+// per deeper level). The first version of the key at or below the read
+// sequence decides: a value is returned; a tombstone or an expired value
+// means kNotFound, even if older versions exist further down.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "db/db_impl.hpp"
+#include "db/db_iterator.hpp"
+#include "db/merging_iterator.hpp"
+
+namespace kv::detail {
+
+absl::Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string* value) {
+  DBStats::Add(stats_.gets);
+  std::shared_ptr<MemTable> mem, imm;
+  std::shared_ptr<const Version> version;
+  {
+    absl::MutexLock l(&mu_);
+    mem = mem_;
+    imm = imm_;
+    version = versions_->current();
+  }
+  SequenceNumber sequence;
+  std::uint64_t now;
+  if (options.snapshot != nullptr) {
+    sequence = options.snapshot->sequence();
+    now = options.snapshot->read_time_micros();
+  } else {
+    sequence = visible_sequence_.load(std::memory_order_acquire);
+    now = clock_->NowMicros();
+  }
+
+  auto found = [&]() {
+    DBStats::Add(stats_.get_hits);
+    DBStats::Add(stats_.bytes_read, value->size());
+    return absl::OkStatus();
+  };
+  auto not_found = [&]() { return absl::NotFoundError("key not found"); };
+
+  for (const MemTable* m : {mem.get(), imm.get()}) {
+    if (m == nullptr) continue;
+    switch (m->Get(key, sequence, now, value)) {
+      case MemTable::LookupResult::kFound:
+        return found();
+      case MemTable::LookupResult::kDeleted:
+        return not_found();
+      case MemTable::LookupResult::kAbsent:
+        break;
+    }
+  }
+
+  // Tables. The seek key sorts before every version of `key` visible at
+  // `sequence`, so the first entry at or after it with the same user key is
+  // the newest visible version in that table.
+  const std::string seek_key = MakeInternalKey(key, sequence, kValueTypeForSeek);
+  enum class State { kNotInTable, kFound, kDeleted, kCorrupt } state = State::kNotInTable;
+  absl::Status io;
+  version->ForEachFileContaining(key, [&](int /*level*/, const FileRef& file) {
+    state = State::kNotInTable;
+    io = table_cache_->Get(options, *file, seek_key,
+                           [&](std::string_view ikey, std::string_view stored) {
+                             ParsedInternalKey parsed;
+                             if (!ParseInternalKey(ikey, &parsed)) {
+                               state = State::kCorrupt;
+                               return false;
+                             }
+                             if (parsed.user_key != key) return false;  // not in this table
+                             if (parsed.type == ValueType::kDeletion ||
+                                 IsExpired(parsed.type, stored, now)) {
+                               state = State::kDeleted;
+                             } else {
+                               const std::string_view v = parsed.type == ValueType::kValueWithExpiry
+                                                              ? stored.substr(kExpiryBytes)
+                                                              : stored;
+                               value->assign(v.data(), v.size());
+                               state = State::kFound;
+                             }
+                             return false;
+                           });
+    if (!io.ok()) return false;
+    return state == State::kNotInTable;  // keep looking only if this table had nothing
+  });
+  KV_RETURN_IF_ERROR(io);
+  switch (state) {
+    case State::kFound:
+      return found();
+    case State::kCorrupt:
+      return absl::DataLossError(absl::StrCat("malformed internal key in a table while reading key"));
+    default:
+      return not_found();
+  }
+}
+
+std::unique_ptr<const Snapshot> DBImpl::GetSnapshot() {
+  return snapshots_->Create(visible_sequence_.load(std::memory_order_acquire),
+                            clock_->NowMicros());
+}
+
+namespace {
+// Keeps an implicit snapshot registered while an iterator lives, so
+// compaction keeps what the iterator can still reach.
+struct IteratorReadPoint {
+  IteratorReadPoint(std::shared_ptr<SnapshotList> list, SequenceNumber seq, std::uint64_t time)
+      : list(std::move(list)), seq(seq), time(time) {
+    this->list->Acquire(seq, time);
+  }
+  ~IteratorReadPoint() { list->Release(seq, time); }
+  std::shared_ptr<SnapshotList> list;
+  SequenceNumber seq;
+  std::uint64_t time;
+};
+
+// A memtable iterator that also owns (a reference to) its memtable.
+class OwningMemTableIterator final : public Iterator {
+ public:
+  explicit OwningMemTableIterator(std::shared_ptr<const MemTable> mem)
+      : mem_(std::move(mem)), it_(mem_->NewIterator()) {}
+  bool Valid() const override { return it_->Valid(); }
+  void SeekToFirst() override { it_->SeekToFirst(); }
+  void SeekToLast() override { it_->SeekToLast(); }
+  void Seek(std::string_view t) override { it_->Seek(t); }
+  void Next() override { it_->Next(); }
+  void Prev() override { it_->Prev(); }
+  std::string_view key() const override { return it_->key(); }
+  std::string_view value() const override { return it_->value(); }
+  absl::Status status() const override { return it_->status(); }
+
+ private:
+  std::shared_ptr<const MemTable> mem_;  // declared first: destroyed after it_
+  std::unique_ptr<Iterator> it_;
+};
+}  // namespace
+
+std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
+  DBStats::Add(stats_.iterators_created);
+  std::shared_ptr<MemTable> mem, imm;
+  std::shared_ptr<const Version> version;
+  {
+    absl::MutexLock l(&mu_);
+    mem = mem_;
+    imm = imm_;
+    version = versions_->current();
+  }
+  SequenceNumber sequence;
+  std::uint64_t now;
+  if (options.snapshot != nullptr) {
+    sequence = options.snapshot->sequence();
+    now = options.snapshot->read_time_micros();
+  } else {
+    sequence = visible_sequence_.load(std::memory_order_acquire);
+    now = clock_->NowMicros();
+  }
+
+  std::vector<std::unique_ptr<Iterator>> children;
+  children.push_back(std::make_unique<OwningMemTableIterator>(mem));
+  if (imm != nullptr) children.push_back(std::make_unique<OwningMemTableIterator>(imm));
+  for (int level = 0; level < version->num_levels(); ++level) {
+    for (const FileRef& file : version->files(level)) {
+      children.push_back(table_cache_->NewIterator(options, *file));
+    }
+  }
+  std::vector<std::shared_ptr<const void>> pins;
+  pins.push_back(version);  // keeps every table file of this version alive
+  pins.push_back(std::make_shared<IteratorReadPoint>(snapshots_, sequence, now));
+  return std::make_unique<DBIterator>(std::make_unique<MergingIterator>(std::move(children)),
+                                      sequence, now, std::move(pins));
+}
+
+}  // namespace kv::detail

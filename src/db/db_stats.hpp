@@ -1,0 +1,53 @@
+// DBStats: the counters behind kv.stats and kv.prometheus.
+//
+// Counters are relaxed atomics: cheap on the hot path, read without a lock.
+// A reader may see counters from slightly different instants; that is fine
+// for monitoring.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace kv::detail {
+
+struct DBStats {
+  using Counter = std::atomic<std::uint64_t>;
+  static void Add(Counter& c, std::uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
+  static std::uint64_t Get(const Counter& c) { return c.load(std::memory_order_relaxed); }
+
+  // Write path.
+  Counter writes{0};             // DB::Write calls that succeeded (incl. Put/Delete)
+  Counter write_entries{0};      // entries (puts + deletes) written
+  Counter puts{0};
+  Counter deletes{0};
+  Counter bytes_written{0};      // user key + value bytes written
+  Counter wal_records{0};        // WAL records = write groups
+  Counter wal_bytes{0};          // bytes appended to WALs
+  Counter wal_syncs{0};          // fdatasync calls on WALs
+  Counter group_commit_writers{0};  // writers served by group leaders (sum of group sizes)
+  Counter write_errors{0};
+  // Read path.
+  Counter gets{0};
+  Counter get_hits{0};
+  Counter bytes_read{0};         // value bytes returned by Get
+  Counter iterators_created{0};
+  // Recovery.
+  Counter recovered_records{0};
+  Counter recovery_dropped_bytes{0};  // bytes of WAL dropped as corruption (not torn tails)
+  Counter recovery_torn_tail_bytes{0};
+  // Stalls.
+  Counter stall_count{0};
+  Counter stall_micros{0};
+  Counter slowdown_count{0};
+  Counter slowdown_micros{0};
+  // Flush and compaction.
+  Counter flushes{0};
+  Counter flush_bytes_written{0};
+  Counter compactions{0};
+  Counter compaction_bytes_read{0};
+  Counter compaction_bytes_written{0};
+  Counter trivial_moves{0};
+  Counter background_errors{0};
+};
+
+}  // namespace kv::detail

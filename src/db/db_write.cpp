@@ -1,0 +1,257 @@
+// The write path: writer queue, group commit, memtable switch and stalls.
+//
+// Every DB::Write enqueues a Writer. The writer at the front is the leader:
+// it merges the batches of the writers behind it (up to a byte cap) into one
+// WAL record, assigns the group one contiguous sequence range, appends the
+// record (one write(2)), fdatasyncs if any member asked for sync, inserts
+// the group into the memtable, publishes the sequence range to readers, and
+// wakes the members with the common status.
+#include <algorithm>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "db/db_impl.hpp"
+#include "kv/write_batch_internal.hpp"
+
+namespace kv::detail {
+namespace {
+
+// Inserts a decoded batch into a memtable, one sequence number per entry.
+class MemTableInserter final : public BatchHandler {
+ public:
+  MemTableInserter(SequenceNumber first, MemTable* mem) : sequence_(first), mem_(mem) {}
+  void Put(std::string_view key, std::string_view value, std::uint64_t expiry_micros) override {
+    if (expiry_micros == 0) {
+      mem_->Add(sequence_++, ValueType::kValue, key, value);
+    } else {
+      mem_->Add(sequence_++, ValueType::kValueWithExpiry, key, value, expiry_micros);
+    }
+  }
+  void Delete(std::string_view key) override {
+    mem_->Add(sequence_++, ValueType::kDeletion, key, {});
+  }
+
+ private:
+  SequenceNumber sequence_;
+  MemTable* mem_;
+};
+
+// Counts entry kinds and user bytes of a batch for the stats.
+class BatchCounter final : public BatchHandler {
+ public:
+  void Put(std::string_view key, std::string_view value, std::uint64_t) override {
+    ++puts;
+    bytes += key.size() + value.size();
+  }
+  void Delete(std::string_view key) override {
+    ++deletes;
+    bytes += key.size();
+  }
+  std::uint64_t puts = 0, deletes = 0, bytes = 0;
+};
+
+}  // namespace
+
+absl::Status InsertBatchIntoMemTable(std::string_view batch_contents, MemTable* mem) {
+  MemTableInserter inserter(DecodeFixed64(batch_contents.data()), mem);
+  return WriteBatchInternal::Iterate(batch_contents, &inserter);
+}
+
+absl::Status DBImpl::Write(const WriteOptions& options, const WriteBatch& user_batch) {
+  if (options.ttl.count() < 0) {
+    return absl::InvalidArgumentError("WriteOptions::ttl must not be negative");
+  }
+  KV_RETURN_IF_ERROR(WriteBatchInternal::InvalidReason(user_batch));
+  if (user_batch.Count() == 0) return absl::OkStatus();
+
+  // TTLs become absolute expiry times here, in the caller's thread, so the
+  // WAL holds what replay must reproduce exactly.
+  const WriteBatch* batch = &user_batch;
+  WriteBatch resolved;
+  const auto default_ttl = static_cast<std::uint64_t>(options.ttl.count());
+  if (WriteBatchInternal::NeedsTtlResolution(user_batch, default_ttl)) {
+    KV_RETURN_IF_ERROR(
+        WriteBatchInternal::ResolveTtl(user_batch, default_ttl, clock_->NowMicros(), &resolved));
+    batch = &resolved;
+  }
+
+  Writer w;
+  w.batch = batch;
+  w.sync = options.sync;
+
+  absl::MutexLock l(&mu_);
+  writers_.push_back(&w);
+  while (!w.done && &w != writers_.front()) w.cv.Wait(&mu_);
+  if (w.done) return w.status;
+
+  // This thread is the leader.
+  absl::Status s = MakeRoomForWriteLocked(/*force=*/false);
+  Writer* last = &w;
+  if (s.ok()) {
+    last = BuildGroupLocked();
+    WriteBatch* group = &group_batch_;
+    bool sync = false;
+    std::size_t members = 0;
+    for (Writer* m : writers_) {
+      sync = sync || m->sync;
+      ++members;
+      if (m == last) break;
+    }
+    const SequenceNumber first = versions_->last_sequence() + 1;
+    const std::uint32_t count = WriteBatchInternal::Count(*group);
+    WriteBatchInternal::SetSequence(group, first);
+    versions_->SetLastSequence(first + count - 1);
+    // A sync write must not be acknowledged before the WAL's directory entry
+    // is durable: without it, power loss could lose the whole file.
+    const bool sync_dir = sync && !wal_dir_synced_;
+    std::shared_ptr<MemTable> mem = mem_;
+    const std::string_view contents = WriteBatchInternal::Contents(*group);
+    {
+      // WAL I/O and the memtable insert run without mu_: leadership keeps
+      // other writers out, and readers only see the group once published.
+      mu_.Unlock();
+      if (sync_dir) s = fs_->SyncDir(dir_);
+      if (s.ok()) s = wal_->AddRecord(contents);
+      if (s.ok() && sync) {
+        s = wal_->Sync();
+        DBStats::Add(stats_.wal_syncs);
+      }
+      if (s.ok()) s = InsertBatchIntoMemTable(contents, mem.get());
+      if (s.ok()) {
+        BatchCounter counter;
+        (void)WriteBatchInternal::Iterate(contents, &counter);
+        DBStats::Add(stats_.puts, counter.puts);
+        DBStats::Add(stats_.deletes, counter.deletes);
+        DBStats::Add(stats_.bytes_written, counter.bytes);
+        DBStats::Add(stats_.write_entries, count);
+        DBStats::Add(stats_.writes, members);
+        DBStats::Add(stats_.wal_records);
+        DBStats::Add(stats_.wal_bytes, contents.size());
+        DBStats::Add(stats_.group_commit_writers, members);
+      }
+      mu_.Lock();
+    }
+    if (s.ok()) {
+      if (sync_dir) wal_dir_synced_ = true;
+      visible_sequence_.store(first + count - 1, std::memory_order_release);
+    } else {
+      // The WAL may now hold a partial or unsynced record: no later write
+      // may be acknowledged after it.
+      SetBackgroundErrorLocked(s);
+    }
+  }
+
+  while (true) {
+    Writer* ready = writers_.front();
+    writers_.pop_front();
+    if (ready != &w) {
+      ready->status = s;
+      ready->done = true;
+      ready->cv.Signal();
+    }
+    if (ready == last) break;
+  }
+  if (!writers_.empty()) writers_.front()->cv.Signal();
+  if (!s.ok()) DBStats::Add(stats_.write_errors);
+  return s;
+}
+
+DBImpl::Writer* DBImpl::BuildGroupLocked() {
+  Writer* leader = writers_.front();
+  Writer* last = leader;
+  // The group is copied into the reusable group_batch_ (its capacity
+  // survives Clear), where the leader can stamp the sequence number without
+  // touching the callers' const batches.
+  group_batch_.Clear();
+  WriteBatchInternal::Append(&group_batch_, *leader->batch);
+  std::size_t size = leader->batch->ApproximateSize();
+  // A small leader does not make a big group wait behind it, and the group
+  // stays near the cap so one huge batch does not delay small ones long.
+  std::size_t cap = options_.max_write_group_bytes;
+  if (size <= 128 << 10) cap = std::min(cap, size + (128 << 10));
+
+  for (auto it = writers_.begin() + 1; it != writers_.end(); ++it) {
+    Writer* w = *it;
+    if (w->batch == nullptr) break;  // a Flush() request: it must lead on its own
+    if (w->sync && !leader->sync) break;  // a non-sync leader does not sync others' writes
+    size += w->batch->ApproximateSize();
+    if (size > cap) break;
+    WriteBatchInternal::Append(&group_batch_, *w->batch);
+    last = w;
+  }
+  return last;
+}
+
+void DBImpl::SetBackgroundErrorLocked(const absl::Status& s) {
+  if (bg_error_.ok()) {
+    bg_error_ = s;
+    DBStats::Add(stats_.background_errors);
+    info_log_->Log("ERROR (sticky, writes refused until reopen): ", s.ToString());
+    bg_cv_.SignalAll();
+  }
+}
+
+absl::Status DBImpl::NewWal() {
+  const std::uint64_t number = versions_->NewFileNumber();
+  KV_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file,
+                      fs_->NewWritableFile(JoinPath(dir_, WalFileName(number))));
+  wal_ = std::make_unique<wal::Writer>(std::move(file), number);
+  wal_number_ = number;
+  wal_dir_synced_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status DBImpl::MakeRoomForWriteLocked(bool force) {
+  bool allow_delay = !force;
+  while (true) {
+    if (!bg_error_.ok()) return bg_error_;
+    const int l0_files = versions_->current()->NumFiles(0);
+    if (allow_delay && l0_files >= options_.level0_slowdown_trigger) {
+      // Near the stop trigger: give each write a short delay rather than
+      // stopping one write for seconds later. Only once per write.
+      const std::uint64_t start = clock_->MonotonicMicros();
+      mu_.Unlock();
+      clock_->SleepForMicros(1000);
+      mu_.Lock();
+      DBStats::Add(stats_.slowdown_count);
+      DBStats::Add(stats_.slowdown_micros, clock_->MonotonicMicros() - start);
+      allow_delay = false;
+      continue;
+    }
+    if (!force && mem_->ApproximateMemoryUsage() < options_.memtable_bytes) {
+      return absl::OkStatus();
+    }
+    if (imm_ != nullptr || l0_files >= options_.level0_stop_trigger) {
+      // Wait for the background thread to flush (or compact L0).
+      const std::uint64_t start = clock_->MonotonicMicros();
+      info_log_->Log("stall: ", imm_ != nullptr ? "memtable flush pending" : "L0 stop trigger",
+                     " (L0 files: ", l0_files, ")");
+      bg_cv_.SignalAll();
+      bg_cv_.Wait(&mu_);
+      DBStats::Add(stats_.stall_count);
+      DBStats::Add(stats_.stall_micros, clock_->MonotonicMicros() - start);
+      continue;
+    }
+    if (mem_->empty()) return absl::OkStatus();  // forced, but nothing to flush
+    // Switch: retire the WAL (synced, so no later sync write into the next
+    // WAL can survive power loss while earlier writes in this one do not),
+    // start a new one, and hand the memtable to the background thread.
+    absl::Status s = wal_->Sync();
+    DBStats::Add(stats_.wal_syncs);
+    if (s.ok()) s = wal_->Close();
+    const std::uint64_t old_wal = wal_number_;
+    if (s.ok()) s = NewWal();
+    if (!s.ok()) {
+      SetBackgroundErrorLocked(s);
+      return s;
+    }
+    imm_ = std::move(mem_);
+    imm_wal_number_ = old_wal;
+    mem_ = std::make_shared<MemTable>();
+    force = false;
+    bg_cv_.SignalAll();
+  }
+}
+
+}  // namespace kv::detail

@@ -1,0 +1,54 @@
+// InfoLog: the human-readable LOG file of a DB directory.
+//
+//   2026/11/21-20:51:07.123456 recovered 3 WALs: 1200 records, 0 bytes dropped
+//
+// Rotated on open (LOG -> LOG.old). Writing it never fails an operation:
+// if the file cannot be opened or written, lines are dropped silently.
+// Thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "kv/env.hpp"
+
+namespace kv::detail {
+
+class InfoLog {
+ public:
+  // Opens `dir`/LOG for appending after renaming an existing one to LOG.old.
+  InfoLog(FileSystem& fs, const std::string& dir, std::shared_ptr<Clock> clock)
+      : clock_(std::move(clock)) {
+    const std::string path = JoinPath(dir, "LOG");
+    if (fs.FileExists(path)) (void)fs.RenameFile(path, JoinPath(dir, "LOG.old"));
+    auto file = fs.NewWritableFile(path);
+    if (file.ok()) file_ = std::move(file).value();
+  }
+  ~InfoLog() {
+    absl::MutexLock l(&mu_);
+    if (file_ != nullptr) (void)file_->Close();
+  }
+
+  // Appends one timestamped line (a newline is added).
+  template <typename... Args>
+  void Log(const Args&... args) ABSL_LOCKS_EXCLUDED(mu_) {
+    const absl::Time now = absl::FromUnixMicros(static_cast<std::int64_t>(clock_->NowMicros()));
+    std::string line = absl::StrCat(
+        absl::FormatTime("%Y/%m/%d-%H:%M:%E6S ", now, absl::UTCTimeZone()), args..., "\n");
+    absl::MutexLock l(&mu_);
+    if (file_ != nullptr) (void)file_->Append(line);
+  }
+
+ private:
+  std::shared_ptr<Clock> clock_;
+  absl::Mutex mu_;
+  std::unique_ptr<WritableFile> file_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace kv::detail

@@ -1,0 +1,360 @@
+// Whole-DB tests: every call and status code of the public API (API.md),
+// on the POSIX file system in a temp directory and on the in-memory one.
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kv/db.hpp"
+#include "test_util.hpp"
+
+namespace kv {
+namespace {
+
+using test::TempDir;
+
+// Opens a DB in a fresh directory on the file system under test.
+struct DBFixture {
+  explicit DBFixture(bool in_memory, Options base = {}) : options(std::move(base)) {
+    if (in_memory) {
+      options.file_system = NewMemFileSystem();
+      dir = "/db";
+    } else {
+      dir = temp.str() + "/db";
+    }
+  }
+  std::unique_ptr<DB> Open() {
+    auto db = DB::Open(options, dir);
+    INFO(db.status().ToString());
+    REQUIRE(db.ok());
+    return std::move(db).value();
+  }
+  TempDir temp;
+  Options options;
+  std::string dir;
+};
+
+std::vector<std::string> ScanAll(DB& db, const ReadOptions& ro = {}) {
+  std::vector<std::string> out;
+  auto it = db.NewIterator(ro);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    out.push_back(std::string(it->key()) + "=" + std::string(it->value()));
+  }
+  REQUIRE_OK(it->status());
+  return out;
+}
+
+TEST_CASE("put, get, delete and overwrite", "[db]") {
+  for (bool mem : {true, false}) {
+    DBFixture f(mem);
+    auto db = f.Open();
+    REQUIRE_OK(db->Put("a", "1"));
+    REQUIRE_OK(db->Put("b", "2"));
+    REQUIRE(db->Get("a").value() == "1");
+    REQUIRE_OK(db->Put("a", "3"));
+    REQUIRE(db->Get("a").value() == "3");
+    REQUIRE_OK(db->Delete("a"));
+    REQUIRE(absl::IsNotFound(db->Get("a").status()));
+    REQUIRE(absl::IsNotFound(db->Get("never").status()));
+    REQUIRE_OK(db->Delete("never"));  // deleting an absent key is OK
+    std::string v;
+    REQUIRE_OK(db->Get(ReadOptions{}, "b", &v));
+    REQUIRE(v == "2");
+  }
+}
+
+TEST_CASE("binary keys, empty key, large keys and values", "[db]") {
+  DBFixture f(true);
+  auto db = f.Open();
+  const std::string nul_key("a\0b", 3);
+  const std::string nul_value("\0\0x\0", 4);
+  REQUIRE_OK(db->Put(nul_key, nul_value));
+  REQUIRE_OK(db->Put("", "empty-key"));
+  REQUIRE(db->Get(nul_key).value() == nul_value);
+  REQUIRE(db->Get("").value() == "empty-key");
+  REQUIRE(absl::IsNotFound(db->Get(std::string("a\0c", 3)).status()));
+
+  const std::string big_key(64 << 10, 'k');
+  const std::string big_value(8 << 20, 'v');
+  REQUIRE_OK(db->Put(big_key, big_value));
+  REQUIRE(db->Get(big_key).value() == big_value);
+
+  // Order is unsigned bytewise: 0xff sorts after 'a'.
+  REQUIRE_OK(db->Put(std::string("\xff", 1), "high"));
+  auto it = db->NewIterator();
+  it->SeekToLast();
+  REQUIRE(it->Valid());
+  REQUIRE(it->key() == std::string("\xff", 1));
+  it->SeekToFirst();
+  REQUIRE(it->key().empty());
+}
+
+TEST_CASE("64 MiB values are accepted, oversize keys are kInvalidArgument", "[db]") {
+  DBFixture f(true);
+  auto db = f.Open();
+  const std::string huge(64 << 20, 'h');
+  REQUIRE_OK(db->Put("huge", huge));
+  REQUIRE(db->Get("huge").value().size() == huge.size());
+  const std::string too_long_key(kMaxKeyBytes + 1, 'k');
+  REQUIRE(absl::IsInvalidArgument(db->Put(too_long_key, "v")));
+  WriteBatch batch;
+  batch.Put("ok", "v");
+  batch.Delete(too_long_key);
+  REQUIRE(absl::IsInvalidArgument(db->Write({}, batch)));
+  REQUIRE(absl::IsNotFound(db->Get("ok").status()));  // nothing of the batch applied
+}
+
+TEST_CASE("write batches are atomic and reusable", "[db]") {
+  DBFixture f(true);
+  auto db = f.Open();
+  WriteBatch batch;
+  REQUIRE_OK(db->Write({}, batch));  // empty batch is OK
+  batch.Put("x", "1");
+  batch.Put("y", "2");
+  batch.Delete("x");
+  REQUIRE(batch.Count() == 3);
+  REQUIRE(batch.ApproximateSize() > 12);
+  REQUIRE_OK(db->Write({}, batch));
+  REQUIRE(absl::IsNotFound(db->Get("x").status()));  // later entry in a batch wins
+  REQUIRE(db->Get("y").value() == "2");
+  batch.Clear();
+  REQUIRE(batch.Count() == 0);
+  batch.Put("z", "3");
+  REQUIRE_OK(db->Write(WriteOptions{.sync = true}, batch));
+  REQUIRE(db->Get("z").value() == "3");
+}
+
+TEST_CASE("iterators: order, seek, both directions, point in time", "[db]") {
+  for (bool mem : {true, false}) {
+    DBFixture f(mem);
+    auto db = f.Open();
+    for (const char* k : {"b", "d", "f", "h"}) REQUIRE_OK(db->Put(k, std::string(k) + "v"));
+    REQUIRE_OK(db->Delete("f"));
+    auto it = db->NewIterator();
+    REQUIRE_OK(db->Put("c", "later"));  // invisible to `it`
+    REQUIRE_OK(db->Delete("b"));        // invisible to `it`
+
+    it->Seek("c");
+    REQUIRE(it->Valid());
+    REQUIRE(it->key() == "d");
+    it->Next();
+    REQUIRE(it->key() == "h");  // f is deleted
+    it->Prev();
+    REQUIRE(it->key() == "d");
+    it->Prev();
+    REQUIRE(it->key() == "b");
+    it->Prev();
+    REQUIRE(!it->Valid());
+    it->SeekToLast();
+    REQUIRE(it->key() == "h");
+    REQUIRE(it->value() == "hv");
+    it->Next();
+    REQUIRE(!it->Valid());
+    it->Seek("z");
+    REQUIRE(!it->Valid());
+    REQUIRE_OK(it->status());
+
+    REQUIRE(ScanAll(*db) == std::vector<std::string>{"c=later", "d=dv", "h=hv"});
+  }
+}
+
+TEST_CASE("snapshots see one point in time", "[db]") {
+  DBFixture f(true);
+  auto db = f.Open();
+  REQUIRE_OK(db->Put("k", "old"));
+  std::unique_ptr<const Snapshot> snap = db->GetSnapshot();
+  REQUIRE_OK(db->Put("k", "new"));
+  REQUIRE_OK(db->Put("other", "x"));
+  REQUIRE_OK(db->Flush());
+  ReadOptions ro{.snapshot = snap.get()};
+  std::string v;
+  REQUIRE_OK(db->Get(ro, "k", &v));
+  REQUIRE(v == "old");
+  REQUIRE(absl::IsNotFound(db->Get(ro, "other", &v)));
+  REQUIRE(ScanAll(*db, ro) == std::vector<std::string>{"k=old"});
+  REQUIRE(db->Get("k").value() == "new");
+  snap.reset();
+}
+
+TEST_CASE("TTL: expiry via batch entry and WriteOptions, judged at read time", "[db][ttl]") {
+  auto clock = std::make_shared<ManualClock>();
+  DBFixture f(true, Options{.clock = clock});
+  auto db = f.Open();
+  REQUIRE_OK(db->Put(WriteOptions{.ttl = std::chrono::seconds(10)}, "short", "s"));
+  WriteBatch batch;
+  batch.Put("long", "l", std::chrono::seconds(100));
+  batch.Put("forever", "f", std::chrono::seconds(0));  // explicit 0 wins over WriteOptions::ttl
+  batch.Put("default", "d");                            // inherits WriteOptions::ttl
+  REQUIRE_OK(db->Write(WriteOptions{.ttl = std::chrono::seconds(50)}, batch));
+
+  clock->Advance(9'000'000);
+  REQUIRE(db->Get("short").value() == "s");
+  std::unique_ptr<const Snapshot> snap = db->GetSnapshot();  // judged at t=9s
+  auto it = db->NewIterator();                               // judged at t=9s
+  clock->Advance(2'000'000);                                 // t=11s
+  REQUIRE(absl::IsNotFound(db->Get("short").status()));
+  std::string v;
+  REQUIRE_OK(db->Get(ReadOptions{.snapshot = snap.get()}, "short", &v));
+  it->Seek("short");
+  REQUIRE(it->Valid());
+  REQUIRE(it->key() == "short");
+
+  clock->Advance(40'000'000);  // t=51s
+  REQUIRE(absl::IsNotFound(db->Get("default").status()));
+  REQUIRE(db->Get("long").value() == "l");
+  REQUIRE(db->Get("forever").value() == "f");
+  REQUIRE_OK(db->Flush());  // expiry survives the trip to an SSTable
+  REQUIRE(absl::IsNotFound(db->Get("default").status()));
+  clock->Advance(50'000'000);  // t=101s
+  REQUIRE(absl::IsNotFound(db->Get("long").status()));
+  REQUIRE(db->Get("forever").value() == "f");
+  REQUIRE(ScanAll(*db) == std::vector<std::string>{"forever=f"});
+
+  REQUIRE(absl::IsInvalidArgument(db->Put(WriteOptions{.ttl = std::chrono::seconds(-1)}, "k", "v")));
+  WriteBatch negative;
+  negative.Put("k", "v", std::chrono::seconds(-5));
+  REQUIRE(absl::IsInvalidArgument(db->Write({}, negative)));
+  it.reset();
+  snap.reset();
+}
+
+TEST_CASE("TTL is absolute: reopening does not extend it", "[db][ttl]") {
+  auto clock = std::make_shared<ManualClock>();
+  DBFixture f(true, Options{.clock = clock});
+  {
+    auto db = f.Open();
+    REQUIRE_OK(db->Put(WriteOptions{.ttl = std::chrono::seconds(10)}, "k", "v"));
+  }
+  clock->Advance(11'000'000);
+  auto db = f.Open();
+  REQUIRE(absl::IsNotFound(db->Get("k").status()));
+}
+
+TEST_CASE("reopen finds everything, across flushes", "[db][recovery]") {
+  for (bool mem : {true, false}) {
+    DBFixture f(mem, Options{.memtable_bytes = 64 << 10});
+    {
+      auto db = f.Open();
+      for (int i = 0; i < 3000; ++i) {
+        REQUIRE_OK(db->Put("key" + std::to_string(i), std::string(50, 'a' + i % 26)));
+      }
+      for (int i = 0; i < 3000; i += 3) REQUIRE_OK(db->Delete("key" + std::to_string(i)));
+    }
+    auto db = f.Open();
+    for (int i = 0; i < 3000; ++i) {
+      auto v = db->Get("key" + std::to_string(i));
+      if (i % 3 == 0) {
+        REQUIRE(absl::IsNotFound(v.status()));
+      } else {
+        REQUIRE(v.value() == std::string(50, 'a' + i % 26));
+      }
+    }
+    // Sequence numbers keep growing across reopen: a new write wins.
+    REQUIRE_OK(db->Put("key1", "newest"));
+    REQUIRE(db->Get("key1").value() == "newest");
+  }
+}
+
+TEST_CASE("Open option errors and directory lock", "[db]") {
+  TempDir t;
+  const std::string dir = t.str() + "/db";
+  // No DB and no create_if_missing: kInvalidArgument, nothing created.
+  auto r = DB::Open(Options{.create_if_missing = false}, dir);
+  REQUIRE(absl::IsInvalidArgument(r.status()));
+  REQUIRE(!std::filesystem::exists(dir));
+  REQUIRE(absl::IsInvalidArgument(DB::Open(Options{.memtable_bytes = 1}, dir).status()));
+  REQUIRE(absl::IsInvalidArgument(DB::Open(Options{.bloom_bits_per_key = -1}, dir).status()));
+  REQUIRE(!std::filesystem::exists(dir));
+
+  auto db = DB::Open({}, dir);
+  REQUIRE_OK(db);
+  // A second Open of the same directory fails and touches nothing.
+  auto before = std::distance(std::filesystem::directory_iterator(dir), {});
+  auto second = DB::Open({}, dir);
+  REQUIRE(absl::IsFailedPrecondition(second.status()));
+  REQUIRE(std::distance(std::filesystem::directory_iterator(dir), {}) == before);
+  REQUIRE(absl::IsFailedPrecondition(DB::Destroy(dir)));
+  REQUIRE_OK((*db)->Put("k", "v"));
+  db->reset();
+
+  // An existing DB with error_if_exists.
+  REQUIRE(absl::IsInvalidArgument(DB::Open(Options{.error_if_exists = true}, dir).status()));
+  // An existing empty directory is not a DB: error_if_exists is fine.
+  const std::string empty_dir = t.str() + "/empty";
+  std::filesystem::create_directories(empty_dir);
+  {
+    auto fresh = DB::Open(Options{.error_if_exists = true}, empty_dir);
+    REQUIRE_OK(fresh);
+  }
+
+  // Destroy removes kv's files and the directory, but not other files.
+  REQUIRE_OK(DB::Destroy(dir));
+  REQUIRE(!std::filesystem::exists(dir));
+  REQUIRE_OK(DB::Destroy(dir));  // absent: OK
+  {
+    auto again = DB::Open({}, empty_dir);
+    REQUIRE_OK(again);
+  }
+  { std::ofstream(empty_dir + "/user-file.txt") << "mine"; }
+  REQUIRE_OK(DB::Destroy(empty_dir));
+  REQUIRE(std::filesystem::exists(empty_dir + "/user-file.txt"));
+}
+
+TEST_CASE("flush and properties", "[db]") {
+  DBFixture f(true);
+  auto db = f.Open();
+  REQUIRE(db->GetProperty("kv.num-files-at-level0").value() == "0");
+  REQUIRE_OK(db->Put("a", "1"));
+  REQUIRE_OK(db->Flush());
+  REQUIRE(db->GetProperty("kv.num-files-at-level0").value() == "1");
+  REQUIRE(db->Get("a").value() == "1");
+  REQUIRE_OK(db->Flush());  // empty memtable: nothing to do
+  REQUIRE(db->GetProperty("kv.num-files-at-level0").value() == "1");
+  REQUIRE(!db->GetProperty("kv.no-such-property").has_value());
+  REQUIRE(!db->GetProperty("kv.num-files-at-level99").has_value());
+  const std::string stats = db->GetProperty("kv.stats").value();
+  REQUIRE(stats.find("Writes: 1") != std::string::npos);
+  const std::string prom = db->GetProperty("kv.prometheus").value();
+  REQUIRE(prom.find("# TYPE kv_writes_total counter") != std::string::npos);
+  REQUIRE(prom.find("kv_writes_total 1") != std::string::npos);
+}
+
+TEST_CASE("many threads write and read concurrently", "[db][concurrency]") {
+  DBFixture f(true, Options{.memtable_bytes = 256 << 10});
+  auto db = f.Open();
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 2000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string key = "t" + std::to_string(t) + "-" + std::to_string(i);
+        CHECK_OK(db->Put(WriteOptions{.sync = i % 100 == 0}, key, key));
+        auto v = db->Get(key);
+        CHECK(v.ok());
+        if (v.ok()) CHECK(*v == key);
+      }
+    });
+  }
+  std::thread reader([&] {
+    for (int round = 0; round < 20; ++round) {
+      auto it = db->NewIterator();
+      std::string prev;
+      bool first = true;
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        CHECK((first || std::string(it->key()) > prev));
+        CHECK(it->key() == it->value());
+        prev = std::string(it->key());
+        first = false;
+      }
+      CHECK_OK(it->status());
+    }
+  });
+  for (auto& th : threads) th.join();
+  reader.join();
+  REQUIRE(ScanAll(*db).size() == kThreads * kPerThread);
+}
+
+}  // namespace
+}  // namespace kv
