@@ -1,8 +1,11 @@
 # Script mode (cmake -P) driver of the install:consumer test; see
 # CMakeLists.txt beside it. Inputs: KV_SOURCE_DIR, WORK_DIR, GENERATOR,
-# CXX_COMPILER, BUILD_TYPE.
+# CXX_COMPILER.
+#
+# The builds here are Debug at -O0: this test checks packaging, not speed, and
+# -O0 compiles kv in about half the CPU time of an optimized build.
 cmake_minimum_required(VERSION 3.20)
-foreach(var KV_SOURCE_DIR WORK_DIR GENERATOR CXX_COMPILER BUILD_TYPE)
+foreach(var KV_SOURCE_DIR WORK_DIR GENERATOR CXX_COMPILER)
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
     message(FATAL_ERROR "install_test.cmake: -D${var}=... is required")
   endif()
@@ -29,7 +32,7 @@ endfunction()
 
 # 1. kv alone, installed into a temporary prefix.
 step("configure kv" ${CMAKE_COMMAND} -S "${KV_SOURCE_DIR}" -B "${build_dir}" -G "${GENERATOR}"
-     "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}" "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}"
+     "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0
      "-DCMAKE_INSTALL_PREFIX=${prefix}" -DKV_BUILD_TESTS=OFF -DKV_BUILD_BENCH=OFF
      -DKV_BUILD_EXAMPLES=OFF)
 step("build kv" ${CMAKE_COMMAND} --build "${build_dir}")
@@ -81,7 +84,7 @@ endif()
 # 3. examples/ as a separate project, the way a user's project would use kv.
 step("configure examples against the install" ${CMAKE_COMMAND} -S "${KV_SOURCE_DIR}/examples"
      -B "${consumer_dir}" -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}"
-     "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}" "-DCMAKE_PREFIX_PATH=${prefix}")
+     -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 "-DCMAKE_PREFIX_PATH=${prefix}")
 step("build examples" ${CMAKE_COMMAND} --build "${consumer_dir}")
 step("run quickstart" "${consumer_dir}/quickstart" "${db_dir}")
 # The DB it left behind reopens: run it again on the same directory.
