@@ -155,7 +155,9 @@ class SkipList {
     explicit Node(const Key& k) : key(k) {}
     Key const key;
 
-    Link* tower() { return std::launder(reinterpret_cast<Link*>(reinterpret_cast<char*>(this) + sizeof(Node))); }
+    Link* tower() {
+      return std::launder(reinterpret_cast<Link*>(reinterpret_cast<char*>(this) + sizeof(Node)));
+    }
 
     Node* Next(int level) { return tower()[level].load(std::memory_order_acquire); }
     void SetNext(int level, Node* x) { tower()[level].store(x, std::memory_order_release); }
@@ -169,7 +171,8 @@ class SkipList {
   static_assert(sizeof(Node) % alignof(Link) == 0, "the tower must start aligned");
 
   Node* NewNode(const Key& key, int height) {
-    char* mem = arena_->AllocateAligned(sizeof(Node) + sizeof(Link) * static_cast<std::size_t>(height));
+    char* mem =
+        arena_->AllocateAligned(sizeof(Node) + sizeof(Link) * static_cast<std::size_t>(height));
     Node* node = new (mem) Node(key);
     Link* links = reinterpret_cast<Link*>(mem + sizeof(Node));
     for (int i = 0; i < height; ++i) new (&links[i]) Link(nullptr);
@@ -204,11 +207,15 @@ class SkipList {
   Node* FindGreaterOrEqual(const T& probe, Node** prev) const {
     Node* x = head_;
     int level = GetMaxHeight() - 1;
+    Node* known_not_less = nullptr;  // a node already found to be >= probe
     while (true) {
       Node* next = x->Next(level);
-      if (next != nullptr && compare_(next->key, probe) < 0) {
+      // Dropping a level often leads back to the node that stopped us one
+      // level up; skip comparing it again.
+      if (next != nullptr && next != known_not_less && compare_(next->key, probe) < 0) {
         x = next;  // still before probe: move right
       } else {
+        known_not_less = next;
         if (prev != nullptr) prev[level] = x;
         if (level == 0) return next;
         --level;
@@ -249,9 +256,9 @@ class SkipList {
 
   Comparator const compare_;
   Arena* const arena_;
-  Node* const head_;                  // sentinel; its key is never compared
-  std::atomic<int> max_height_{1};    // invariant 5
-  std::uint64_t rng_state_;           // writer-only
+  Node* const head_;                // sentinel; its key is never compared
+  std::atomic<int> max_height_{1};  // invariant 5
+  std::uint64_t rng_state_;         // writer-only
 };
 
 }  // namespace kv
