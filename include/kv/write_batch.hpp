@@ -43,8 +43,9 @@ class WriteBatch {
   WriteBatch();
   WriteBatch(const WriteBatch&) = default;
   WriteBatch& operator=(const WriteBatch&) = default;
-  WriteBatch(WriteBatch&&) noexcept = default;
-  WriteBatch& operator=(WriteBatch&&) noexcept = default;
+  // A moved-from batch is empty and reusable.
+  WriteBatch(WriteBatch&& other) noexcept;
+  WriteBatch& operator=(WriteBatch&& other) noexcept;
 
   // Sets key to value (no expiry unless WriteOptions::ttl is set).
   void Put(std::string_view key, std::string_view value);
@@ -81,6 +82,21 @@ enum BatchTag : std::uint8_t {
 }  // namespace detail
 
 inline WriteBatch::WriteBatch() { Clear(); }
+
+inline WriteBatch::WriteBatch(WriteBatch&& other) noexcept
+    : rep_(std::move(other.rep_)), invalid_(std::move(other.invalid_)), has_ttl_(other.has_ttl_) {
+  other.Clear();
+}
+
+inline WriteBatch& WriteBatch::operator=(WriteBatch&& other) noexcept {
+  if (this != &other) {
+    rep_ = std::move(other.rep_);
+    invalid_ = std::move(other.invalid_);
+    has_ttl_ = other.has_ttl_;
+    other.Clear();
+  }
+  return *this;
+}
 
 inline void WriteBatch::Clear() {
   rep_.assign(detail::kBatchHeaderBytes, '\0');
