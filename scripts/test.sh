@@ -39,6 +39,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 summary=()
 failed=0
+ran_ctest=0
 total_passed=0
 total_failed=0
 logdir=$(mktemp -d)
@@ -51,6 +52,7 @@ run_ctest() {
   local name=$1 dir=$2
   shift 2
   local log="$logdir/$name.log" rc=0
+  ran_ctest=1
   ctest --test-dir "$dir" --output-on-failure --no-tests=error -j "$jobs" \
     --timeout "$timeout" "$@" 2>&1 | tee "$log" || rc=$?
   local line passed=0 bad=0 all
@@ -126,5 +128,5 @@ if ((failed)); then
 else
   echo "test.sh: all stages passed"
 fi
-echo "total: $total_passed passed, $total_failed failed"
+((ran_ctest)) && echo "total: $total_passed passed, $total_failed failed"
 exit "$failed"
