@@ -1,0 +1,75 @@
+// The kv adapter: kv::DB behind the bench Engine interface.
+#include "absl/strings/str_format.h"
+#include "engine.hpp"
+#include "kv/db.hpp"
+
+namespace kv::bench {
+namespace {
+
+class KvCursor final : public Cursor {
+ public:
+  explicit KvCursor(std::unique_ptr<kv::Iterator> it) : it_(std::move(it)) {}
+  void SeekToFirst() override { it_->SeekToFirst(); }
+  void SeekToLast() override { it_->SeekToLast(); }
+  void Seek(std::string_view target) override { it_->Seek(target); }
+  void Next() override { it_->Next(); }
+  void Prev() override { it_->Prev(); }
+  bool Valid() const override { return it_->Valid(); }
+  std::string_view key() const override { return it_->key(); }
+  std::string_view value() const override { return it_->value(); }
+  absl::Status status() const override { return it_->status(); }
+
+ private:
+  std::unique_ptr<kv::Iterator> it_;
+};
+
+class KvEngine final : public Engine {
+ public:
+  KvEngine(kv::Options options, std::unique_ptr<kv::DB> db)
+      : options_(std::move(options)), db_(std::move(db)) {}
+
+  std::string Describe() const override {
+    return absl::StrFormat(
+        "kv 0.1: memtable_bytes=%d block_bytes=%d bloom_bits_per_key=%d "
+        "block_cache_bytes=%d (no compression exists; WAL always on)",
+        options_.memtable_bytes, options_.block_bytes, options_.bloom_bits_per_key,
+        options_.block_cache_bytes);
+  }
+  absl::Status Put(std::string_view key, std::string_view value, bool sync) override {
+    return db_->Put(kv::WriteOptions{.sync = sync}, key, value);
+  }
+  absl::Status Delete(std::string_view key, bool sync) override {
+    return db_->Delete(kv::WriteOptions{.sync = sync}, key);
+  }
+  absl::StatusOr<bool> Get(std::string_view key, std::string* value) override {
+    absl::Status s = db_->Get(kv::ReadOptions{}, key, value);
+    if (s.ok()) return true;
+    if (absl::IsNotFound(s)) return false;
+    return s;
+  }
+  std::unique_ptr<Cursor> NewCursor() override {
+    return std::make_unique<KvCursor>(db_->NewIterator());
+  }
+  absl::Status Settle() override {
+    KV_RETURN_IF_ERROR(db_->Flush());
+    return db_->CompactRange(std::nullopt, std::nullopt);
+  }
+
+ private:
+  kv::Options options_;
+  std::unique_ptr<kv::DB> db_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Engine>> OpenKvEngine(const EngineSettings& settings,
+                                                     const std::filesystem::path& dir) {
+  kv::Options options{.memtable_bytes = settings.write_buffer_bytes,
+                      .block_bytes = settings.block_bytes,
+                      .bloom_bits_per_key = settings.bloom_bits_per_key,
+                      .block_cache_bytes = settings.block_cache_bytes};
+  KV_ASSIGN_OR_RETURN(std::unique_ptr<kv::DB> db, kv::DB::Open(options, dir));
+  return std::make_unique<KvEngine>(std::move(options), std::move(db));
+}
+
+}  // namespace kv::bench
