@@ -357,4 +357,36 @@ absl::Status VersionSet::LogAndApply(VersionEdit* edit, absl::Mutex* mu) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> DumpManifest(FileSystem& fs, const std::string& path) {
+  const std::size_t slash = path.find_last_of('/');
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::optional<ParsedFileName> parsed = ParseFileName(name);
+  if (!parsed || parsed->kind != FileKind::kManifest) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a MANIFEST-<number> file name"));
+  }
+  KV_ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> file, fs.NewSequentialFile(path));
+  wal::Reader reader(std::move(file), path, parsed->number, wal::LogKind::kManifest);
+  std::string out = absl::StrCat(name, "\n");
+  std::string scratch;
+  std::string_view record;
+  for (std::size_t records = 0;; ++records) {
+    const std::uint64_t offset = reader.valid_prefix_end();
+    const wal::ReadOutcome outcome = reader.ReadRecord(&record, &scratch);
+    if (outcome == wal::ReadOutcome::kCorruption) return reader.status();
+    if (outcome == wal::ReadOutcome::kTornTail) {
+      absl::StrAppend(&out, "torn last record after offset ", offset, " (",
+                      reader.bytes_after_valid_prefix(), " bytes, ignored by recovery)\n");
+    }
+    if (outcome != wal::ReadOutcome::kRecord) break;
+    VersionEdit edit;
+    absl::Status s = edit.DecodeFrom(record);
+    if (!s.ok()) {
+      return absl::DataLossError(
+          absl::StrCat(path, ": record ", records, " after offset ", offset, ": ", s.message()));
+    }
+    absl::StrAppend(&out, "record ", records, " after offset ", offset, ": ", edit.DebugString());
+  }
+  return out;
+}
+
 }  // namespace kv::detail

@@ -17,9 +17,11 @@
 // edit of the recovered state; LogAndApply appends one record per edit (and
 // also starts a fresh snapshot manifest when the old one grew past
 // kMaxManifestBytes or a previous write to it failed). Every switch is
-// atomic through CURRENT (temp file + Sync + rename + SyncDir). Older
-// manifests are left for the DB's obsolete-file collection: any manifest
-// with a number other than manifest_file_number() is garbage.
+// atomic through CURRENT (temp file <N>.tmp + Sync + rename + SyncDir, N the
+// new manifest's number). Older manifests are left for the DB's
+// obsolete-file collection: a manifest numbered below manifest_file_number()
+// is garbage (one numbered above it may be in the middle of being written by
+// LogAndApply, as may the temp file of the same number).
 //
 // Thread-safety: externally synchronized. Every method must be called with
 // the DB mutex held (the one passed to LogAndApply), except during Open
@@ -149,5 +151,10 @@ class VersionSet {
   // CreateNew, Recover and LogAndApply, which never run concurrently.
   std::unique_ptr<wal::Writer> manifest_;
 };
+
+// Renders every edit of the manifest at `path` (its number taken from the
+// file name) with its record offset, for `kvctl dump-manifest`. A torn last
+// record is noted in the text; corruption is returned as the error.
+[[nodiscard]] absl::StatusOr<std::string> DumpManifest(FileSystem& fs, const std::string& path);
 
 }  // namespace kv::detail
