@@ -26,52 +26,6 @@ namespace {
 
 const std::string kDir = "/db";
 
-// One acknowledged write: entries applied in order (nullopt = delete).
-struct Op {
-  std::vector<std::pair<std::string, std::optional<std::string>>> entries;
-};
-
-// The lengths p >= min_prefix such that `recovered` equals `base` with the
-// first p writes of `history` applied (empty: no such prefix).
-std::vector<std::size_t> MatchingPrefixes(const std::map<std::string, std::string>& base,
-                                          const std::vector<Op>& history,
-                                          const std::map<std::string, std::string>& recovered,
-                                          std::size_t min_prefix) {
-  // mismatches = number of keys whose model value differs from `recovered`.
-  std::map<std::string, std::string> model = base;
-  std::size_t mismatches = 0;
-  for (const auto& [k, v] : model) {
-    auto it = recovered.find(k);
-    if (it == recovered.end() || it->second != v) ++mismatches;
-  }
-  for (const auto& [k, v] : recovered) {
-    if (model.count(k) == 0) ++mismatches;
-  }
-  auto differs = [&](const std::string& k) {
-    auto m = model.find(k);
-    auto r = recovered.find(k);
-    if (m == model.end()) return r != recovered.end();
-    return r == recovered.end() || r->second != m->second;
-  };
-  std::vector<std::size_t> matches;
-  if (min_prefix == 0 && mismatches == 0) matches.push_back(0);
-  for (std::size_t i = 0; i < history.size(); ++i) {
-    for (const auto& [k, v] : history[i].entries) {
-      const bool before = differs(k);
-      if (v) {
-        model[k] = *v;
-      } else {
-        model.erase(k);
-      }
-      const bool after = differs(k);
-      if (before && !after) --mismatches;
-      if (!before && after) ++mismatches;
-    }
-    if (i + 1 >= min_prefix && mismatches == 0) matches.push_back(i + 1);
-  }
-  return matches;
-}
-
 class Workload {
  public:
   Workload(std::uint64_t seed, int num_keys) : rng_(seed), num_keys_(num_keys) {}
@@ -113,7 +67,7 @@ void RunPowerLossIteration(std::uint64_t seed, int cycles) {
 
   for (int cycle = 0; cycle < cycles; ++cycle) {
     INFO("cycle " << cycle);
-    std::vector<Op> history;
+    std::vector<test::ModelOp> history;
     std::size_t last_sync = 0;  // history prefix that must survive
     // Mostly a few hundred writes; sometimes none (loss right after reopen).
     const int num_writes = chance(10) ? 0 : std::uniform_int_distribution<int>(1, 900)(rng);
@@ -121,7 +75,7 @@ void RunPowerLossIteration(std::uint64_t seed, int cycles) {
       const int kind = std::uniform_int_distribution<int>(0, 99)(rng);
       WriteOptions wo;
       wo.sync = chance(5);
-      Op op;
+      test::ModelOp op;
       absl::Status s;
       if (kind < 60) {
         op.entries.emplace_back(w.Key(), w.Value());
@@ -177,7 +131,7 @@ void RunPowerLossIteration(std::uint64_t seed, int cycles) {
     auto recovered = test::ReadAll(*db);
     REQUIRE_OK(recovered);
     const std::vector<std::size_t> prefixes =
-        MatchingPrefixes(base, history, *recovered, last_sync);
+        test::MatchingPrefixes(base, history, *recovered, last_sync);
     INFO("writes " << history.size() << ", last sync-acknowledged " << last_sync
                    << ", recovered keys " << recovered->size());
     REQUIRE(!prefixes.empty());

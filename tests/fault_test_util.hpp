@@ -18,8 +18,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -102,6 +104,51 @@ class Watchdog {
   std::string what_;
   std::thread thread_;
 };
+
+// One acknowledged write: entries applied in order (nullopt = delete).
+struct ModelOp {
+  std::vector<std::pair<std::string, std::optional<std::string>>> entries;
+};
+
+// The lengths p >= min_prefix such that `recovered` equals `base` with the
+// first p writes of `history` applied (empty: no such prefix).
+inline std::vector<std::size_t> MatchingPrefixes(
+    const std::map<std::string, std::string>& base, const std::vector<ModelOp>& history,
+    const std::map<std::string, std::string>& recovered, std::size_t min_prefix) {
+  // mismatches = number of keys whose model value differs from `recovered`.
+  std::map<std::string, std::string> model = base;
+  std::size_t mismatches = 0;
+  for (const auto& [k, v] : model) {
+    auto it = recovered.find(k);
+    if (it == recovered.end() || it->second != v) ++mismatches;
+  }
+  for (const auto& [k, v] : recovered) {
+    if (model.count(k) == 0) ++mismatches;
+  }
+  auto differs = [&](const std::string& k) {
+    auto m = model.find(k);
+    auto r = recovered.find(k);
+    if (m == model.end()) return r != recovered.end();
+    return r == recovered.end() || r->second != m->second;
+  };
+  std::vector<std::size_t> matches;
+  if (min_prefix == 0 && mismatches == 0) matches.push_back(0);
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    for (const auto& [k, v] : history[i].entries) {
+      const bool before = differs(k);
+      if (v) {
+        model[k] = *v;
+      } else {
+        model.erase(k);
+      }
+      const bool after = differs(k);
+      if (before && !after) --mismatches;
+      if (!before && after) ++mismatches;
+    }
+    if (i + 1 >= min_prefix && mismatches == 0) matches.push_back(i + 1);
+  }
+  return matches;
+}
 
 // KV_STRESS_ITERATIONS from the environment, else `default_iterations`.
 inline int StressIterations(int default_iterations) {
