@@ -53,7 +53,9 @@ struct OutputTable {
 
 absl::Status DBImpl::RunCompactionLocked(bool* did_work) {
   *did_work = false;
-  const std::shared_ptr<const Version> version = versions_->current();
+  // Released before DeleteObsoleteFilesLocked: a held version keeps the
+  // compaction's inputs "live" and they would never be deleted.
+  std::shared_ptr<const Version> version = versions_->current();
   std::optional<CompactionInputs> c;
   ManualCompaction* manual = manual_compaction_;
   std::vector<std::string> pointers = versions_->compact_pointers();
@@ -84,6 +86,7 @@ absl::Status DBImpl::RunCompactionLocked(bool* did_work) {
     const FileRef& f = c->inputs[0].front();
     edit.RemoveFile(c->level, f->number);
     edit.AddFile(c->output_level, *f);
+    version.reset();
     KV_RETURN_IF_ERROR(versions_->LogAndApply(&edit, &mu_));
     DBStats::Add(stats_.trivial_moves);
     info_log_->Log("trivial move of ", TableFileName(f->number), " from L", c->level, " to L",
@@ -112,6 +115,7 @@ absl::Status DBImpl::RunCompactionLocked(bool* did_work) {
     edit.AddFile(c->output_level, f);
     bytes_written += f.file_size;
   }
+  version.reset();
   s = versions_->LogAndApply(&edit, &mu_);
   for (const FileMetaData& f : outputs) pending_outputs_.erase(f.number);
   KV_RETURN_IF_ERROR(s);

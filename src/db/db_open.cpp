@@ -130,6 +130,23 @@ absl::Status DBImpl::Recover() {
     }
   }
   std::sort(wals.begin(), wals.end());
+  if (versions_->manifest_tail_dropped() > 0) {
+    // The manifest's last record was torn. If that was damage rather than
+    // a crash mid-append, tables it no longer names may hold the only copy
+    // of acknowledged data: set them aside rather than delete them.
+    DBStats::Add(stats_.manifest_torn_tail_bytes, versions_->manifest_tail_dropped());
+    const std::set<std::uint64_t> live = versions_->LiveTableNumbers();
+    for (const std::string& name : children) {
+      const auto parsed = ParseFileName(name);
+      if (!parsed || parsed->kind != FileKind::kTable || live.count(parsed->number) > 0) continue;
+      absl::Status s = fs_->RenameFile(JoinPath(dir_, name),
+                                       JoinPath(dir_, OrphanTableFileName(parsed->number)));
+      if (s.ok()) DBStats::Add(stats_.orphan_tables_kept);
+      info_log_->Log("recovery: manifest tail torn (", versions_->manifest_tail_dropped(),
+                     " bytes); kept unreferenced table as ", OrphanTableFileName(parsed->number),
+                     s.ok() ? "" : absl::StrCat(" (rename failed: ", s.ToString(), ")"));
+    }
+  }
   mem_ = std::make_shared<MemTable>();
   KV_RETURN_IF_ERROR(ReplayWals(wals));
 

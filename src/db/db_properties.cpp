@@ -72,7 +72,9 @@ std::string DBImpl::StatsString() {
                   " us), ", g(st.slowdown_count), " slowdowns (", g(st.slowdown_micros), " us)\n");
   absl::StrAppend(&out, "Recovery: ", g(st.recovered_records), " WAL records replayed, ",
                   g(st.recovery_torn_tail_bytes), " torn-tail bytes dropped, ",
-                  g(st.recovery_dropped_bytes), " bytes dropped as corruption\n");
+                  g(st.recovery_dropped_bytes), " bytes dropped as corruption, ",
+                  g(st.manifest_torn_tail_bytes), " manifest torn-tail bytes (",
+                  g(st.orphan_tables_kept), " unreferenced tables kept as .sst.orphan)\n");
   absl::StrAppend(&out, "Background errors: ", g(st.background_errors), "\n");
   return out;
 }

@@ -35,6 +35,8 @@ struct DBStats {
   Counter recovered_records{0};
   Counter recovery_dropped_bytes{0};  // bytes of WAL dropped as corruption (not torn tails)
   Counter recovery_torn_tail_bytes{0};
+  Counter manifest_torn_tail_bytes{0};  // a torn last manifest record (crash or damage)
+  Counter orphan_tables_kept{0};        // tables set aside as .sst.orphan because of it
   // Stalls.
   Counter stall_count{0};
   Counter stall_micros{0};

@@ -9,6 +9,8 @@
 //   000009.tmp        a temporary (CURRENT being replaced)
 //   000005.wal.dropped a WAL that recovery found corrupt and did not replay
 //                     (kept for inspection; removed by DB::Destroy)
+//   000008.sst.orphan  a table the manifest did not name after recovery found
+//                     the manifest's tail torn (kept, never read; see db_open.cpp)
 //
 // All numbered files share one counter (the version set's next file
 // number), so a number identifies a file regardless of its kind. Anything
@@ -26,7 +28,7 @@
 
 namespace kv::detail {
 
-enum class FileKind { kWal, kTable, kManifest, kCurrent, kLock, kInfoLog, kOldInfoLog, kTemp, kDroppedWal };
+enum class FileKind { kWal, kTable, kManifest, kCurrent, kLock, kInfoLog, kOldInfoLog, kTemp, kDroppedWal, kOrphanTable };
 
 inline constexpr std::string_view kCurrentFileName = "CURRENT";
 inline constexpr std::string_view kLockFileName = "LOCK";
@@ -44,6 +46,9 @@ inline std::string ManifestFileName(std::uint64_t number) {
 }
 inline std::string DroppedWalFileName(std::uint64_t number) {
   return absl::StrFormat("%06d.wal.dropped", number);
+}
+inline std::string OrphanTableFileName(std::uint64_t number) {
+  return absl::StrFormat("%06d.sst.orphan", number);
 }
 inline std::string TempFileName(std::uint64_t number) {
   return absl::StrFormat("%06d.tmp", number);
@@ -83,6 +88,7 @@ inline std::optional<ParsedFileName> ParseFileName(std::string_view name) {
   if (suffix == ".sst") return ParsedFileName{FileKind::kTable, number};
   if (suffix == ".tmp") return ParsedFileName{FileKind::kTemp, number};
   if (suffix == ".wal.dropped") return ParsedFileName{FileKind::kDroppedWal, number};
+  if (suffix == ".sst.orphan") return ParsedFileName{FileKind::kOrphanTable, number};
   return std::nullopt;
 }
 

@@ -89,8 +89,18 @@ class MergingIterator final : public Iterator {
   }
 
  private:
+  // A child that failed stops the merge: continuing with the others would
+  // show older versions of the keys the failed child holds newer ones of.
+  bool AnyChildFailed() const {
+    for (const auto& c : children_) {
+      if (!c->Valid() && !c->status().ok()) return true;
+    }
+    return false;
+  }
+
   void FindSmallest() {
     current_ = nullptr;
+    if (AnyChildFailed()) return;
     for (auto& c : children_) {
       if (c->Valid() && (current_ == nullptr || CompareInternalKeys(c->key(), current_->key()) < 0)) {
         current_ = c.get();
@@ -99,6 +109,7 @@ class MergingIterator final : public Iterator {
   }
   void FindLargest() {
     current_ = nullptr;
+    if (AnyChildFailed()) return;
     for (auto& c : children_) {
       if (c->Valid() && (current_ == nullptr || CompareInternalKeys(c->key(), current_->key()) > 0)) {
         current_ = c.get();

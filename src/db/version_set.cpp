@@ -170,6 +170,19 @@ absl::Status VersionSet::ReplayManifest(const std::string& path, std::uint64_t n
     const std::uint64_t record_offset = reader.valid_prefix_end();
     const wal::ReadOutcome outcome = reader.ReadRecord(&record, &scratch);
     if (outcome == wal::ReadOutcome::kCorruption) return reader.status();
+    if (outcome == wal::ReadOutcome::kTornTail && reader.bytes_after_valid_prefix() > 0) {
+      // A crash mid-append leaves a torn last edit, harmless: it was never
+      // synced, so nothing depends on it. Damage that cut off *synced* edits
+      // looks the same, so remember it: the DB then keeps tables the
+      // manifest no longer names instead of deleting them; paranoid checks
+      // refuse to open.
+      manifest_tail_dropped_ = reader.bytes_after_valid_prefix();
+      if (options_.paranoid_checks) {
+        return absl::DataLossError(absl::StrCat(path, ": manifest ends in a torn record at offset ",
+                                                reader.valid_prefix_end(), " (",
+                                                manifest_tail_dropped_, " bytes)"));
+      }
+    }
     if (outcome != wal::ReadOutcome::kRecord) break;  // clean end or torn last record
     auto where = [&] {
       return absl::StrCat(path, ": record ", records, " after offset ", record_offset);

@@ -114,6 +114,10 @@ class VersionSet {
   // holding a shared_ptr to it) plus the current one: never delete these.
   std::set<std::uint64_t> LiveTableNumbers() const;
 
+  // Bytes of a torn last record Recover dropped from the manifest: a crash
+  // mid-append, or damage that cut off synced edits (indistinguishable).
+  std::uint64_t manifest_tail_dropped() const { return manifest_tail_dropped_; }
+
  private:
   // Makes `v` current and remembers it for LiveTableNumbers.
   void Install(std::shared_ptr<const Version> v);
@@ -135,6 +139,8 @@ class VersionSet {
   const std::string db_dir_;
   const std::shared_ptr<FileSystem> fs_;
   const Options options_;
+  // Bytes of a torn last manifest record dropped by Recover (0 if none).
+  std::uint64_t manifest_tail_dropped_ = 0;
 
   std::uint64_t next_file_number_ = 2;
   SequenceNumber last_sequence_ = 0;
