@@ -32,6 +32,42 @@ void Load(DB& db) {
   }
 }
 
+// Runs `step` on a DB prepared by `prepare` with the nth `op` failing (the
+// moment the machine dies), then loses power and returns the file system to
+// reopen from.
+template <typename Prepare, typename Step>
+std::shared_ptr<FaultInjectionFileSystem> CrashDuring(FaultOp op, std::uint64_t n,
+                                                      Prepare prepare, Step step) {
+  auto fs = std::make_shared<FaultInjectionFileSystem>(NewMemFileSystem());
+  {
+    std::unique_ptr<DB> db = prepare(fs);
+    fs->FailNth(op, static_cast<int>(n), EIO);
+    step(*db);  // fails at the crash point (or later steps are skipped)
+    // Nothing more reaches the disk, and the DB object goes.
+    fs->SetActive(false);
+  }
+  REQUIRE_OK(fs->SimulatePowerLoss());
+  fs->SetActive(true);
+  fs->ClearFaults();
+  return fs;
+}
+
+// The operations (all but reads) a step performs, by kind.
+template <typename Prepare, typename Step>
+std::map<FaultOp, std::uint64_t> CountOps(Prepare prepare, Step step) {
+  auto fs = std::make_shared<FaultInjectionFileSystem>(NewMemFileSystem());
+  std::unique_ptr<DB> db = prepare(fs);
+  fs->ResetCounts();
+  step(*db);
+  std::map<FaultOp, std::uint64_t> ops;
+  for (int op = 0; op < kNumFaultOps; ++op) {
+    const auto kind = static_cast<FaultOp>(op);
+    if (kind == FaultOp::kRead || kind == FaultOp::kOpenRead) continue;
+    if (fs->Count(kind) > 0) ops[kind] = fs->Count(kind);
+  }
+  return ops;
+}
+
 void ExpectAll(DB& db) {
   for (int i = 0; i < kKeys; ++i) {
     auto v = db.Get(Key(i));
@@ -43,20 +79,13 @@ void ExpectAll(DB& db) {
 
 TEST_CASE("flush: a crash at every file-system step loses no acknowledged write",
           "[db][flush][crash]") {
-  // A clean flush, to learn how many operations of each kind it performs.
-  std::map<FaultOp, std::uint64_t> ops_in_flush;
-  {
-    auto fs = std::make_shared<FaultInjectionFileSystem>(NewMemFileSystem());
+  auto prepare = [](const std::shared_ptr<FaultInjectionFileSystem>& fs) {
     auto db = std::move(DB::Open(FlushOptions(fs), "/db")).value();
     Load(*db);
-    fs->ResetCounts();
-    REQUIRE_OK(db->Flush());
-    for (int op = 0; op < kNumFaultOps; ++op) {
-      const auto kind = static_cast<FaultOp>(op);
-      if (kind == FaultOp::kRead || kind == FaultOp::kOpenRead) continue;
-      if (fs->Count(kind) > 0) ops_in_flush[kind] = fs->Count(kind);
-    }
-  }
+    return db;
+  };
+  auto flush = [](DB& db) { (void)db.Flush(); };
+  const auto ops_in_flush = CountOps(prepare, flush);
   REQUIRE(ops_in_flush.count(FaultOp::kSync) > 0);
   REQUIRE(ops_in_flush.count(FaultOp::kAppend) > 0);
   REQUIRE(ops_in_flush.count(FaultOp::kNewWritable) > 0);
@@ -65,18 +94,7 @@ TEST_CASE("flush: a crash at every file-system step loses no acknowledged write"
   for (const auto& [op, count] : ops_in_flush) {
     for (std::uint64_t n = 1; n <= count; ++n) {
       INFO("crash at " << FaultOpName(op) << " #" << n << " of the flush");
-      auto fs = std::make_shared<FaultInjectionFileSystem>(NewMemFileSystem());
-      {
-        auto db = std::move(DB::Open(FlushOptions(fs), "/db")).value();
-        Load(*db);
-        fs->FailNth(op, static_cast<int>(n), EIO);
-        (void)db->Flush();  // fails at the crash point (or later steps are skipped)
-        // The machine dies: nothing more reaches the disk, the DB object goes.
-        fs->SetActive(false);
-      }
-      REQUIRE_OK(fs->SimulatePowerLoss());
-      fs->SetActive(true);
-      fs->ClearFaults();
+      auto fs = CrashDuring(op, n, prepare, flush);
       {
         auto db = DB::Open(FlushOptions(fs), "/db");
         REQUIRE_OK(db);
@@ -109,33 +127,12 @@ TEST_CASE("compaction: a crash at every file-system step loses no acknowledged w
     }
     return db;
   };
-  std::map<FaultOp, std::uint64_t> ops_in_compaction;
-  {
-    auto fs = std::make_shared<FaultInjectionFileSystem>(NewMemFileSystem());
-    auto db = prepare(fs);
-    fs->ResetCounts();
-    REQUIRE_OK(db->CompactRange(std::nullopt, std::nullopt));
-    for (int op = 0; op < kNumFaultOps; ++op) {
-      const auto kind = static_cast<FaultOp>(op);
-      if (kind == FaultOp::kRead || kind == FaultOp::kOpenRead) continue;
-      if (fs->Count(kind) > 0) ops_in_compaction[kind] = fs->Count(kind);
-    }
-    db.reset();
-  }
+  auto compact = [](DB& db) { (void)db.CompactRange(std::nullopt, std::nullopt); };
   int crash_points = 0;
-  for (const auto& [op, count] : ops_in_compaction) {
+  for (const auto& [op, count] : CountOps(prepare, compact)) {
     for (std::uint64_t n = 1; n <= count; ++n) {
       INFO("crash at " << FaultOpName(op) << " #" << n << " of the compaction");
-      auto fs = std::make_shared<FaultInjectionFileSystem>(NewMemFileSystem());
-      {
-        auto db = prepare(fs);
-        fs->FailNth(op, static_cast<int>(n), EIO);
-        (void)db->CompactRange(std::nullopt, std::nullopt);
-        fs->SetActive(false);
-      }
-      REQUIRE_OK(fs->SimulatePowerLoss());
-      fs->SetActive(true);
-      fs->ClearFaults();
+      auto fs = CrashDuring(op, n, prepare, compact);
       auto db = DB::Open(FlushOptions(fs), "/db");
       REQUIRE_OK(db);
       ExpectAll(**db);

@@ -129,6 +129,16 @@ class DBImpl final : public DB {
   // Waits until the background thread is idle or failed.
   void WaitForBackgroundIdleLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // --- read path (db_read.cpp) ---
+  // What one read sees: the sources pinned alive, and its point in time.
+  struct ReadView {
+    std::shared_ptr<MemTable> mem, imm;
+    std::shared_ptr<const Version> version;
+    SequenceNumber sequence = 0;
+    std::uint64_t now_micros = 0;  // expiry is judged at this time
+  };
+  ReadView PinReadView(const ReadOptions& options) ABSL_LOCKS_EXCLUDED(mu_);
+
   // --- properties (db_properties.cpp) ---
   std::string StatsString() ABSL_LOCKS_EXCLUDED(mu_);
   std::string PrometheusText() ABSL_LOCKS_EXCLUDED(mu_);

@@ -17,25 +17,31 @@
 
 namespace kv::detail {
 
-absl::Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string* value) {
-  DBStats::Add(stats_.gets);
-  std::shared_ptr<MemTable> mem, imm;
-  std::shared_ptr<const Version> version;
+DBImpl::ReadView DBImpl::PinReadView(const ReadOptions& options) {
+  ReadView view;
   {
     absl::MutexLock l(&mu_);
-    mem = mem_;
-    imm = imm_;
-    version = versions_->current();
+    view.mem = mem_;
+    view.imm = imm_;
+    view.version = versions_->current();
   }
-  SequenceNumber sequence;
-  std::uint64_t now;
   if (options.snapshot != nullptr) {
-    sequence = options.snapshot->sequence();
-    now = options.snapshot->read_time_micros();
+    view.sequence = options.snapshot->sequence();
+    view.now_micros = options.snapshot->read_time_micros();
   } else {
-    sequence = visible_sequence_.load(std::memory_order_acquire);
-    now = clock_->NowMicros();
+    // Loaded after pinning: everything up to this sequence is in the pinned
+    // memtables or the pinned version.
+    view.sequence = visible_sequence_.load(std::memory_order_acquire);
+    view.now_micros = clock_->NowMicros();
   }
+  return view;
+}
+
+absl::Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string* value) {
+  DBStats::Add(stats_.gets);
+  const ReadView view = PinReadView(options);
+  const SequenceNumber sequence = view.sequence;
+  const std::uint64_t now = view.now_micros;
 
   auto found = [&]() {
     DBStats::Add(stats_.get_hits);
@@ -44,7 +50,7 @@ absl::Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::
   };
   auto not_found = [&]() { return absl::NotFoundError("key not found"); };
 
-  for (const MemTable* m : {mem.get(), imm.get()}) {
+  for (const MemTable* m : {view.mem.get(), view.imm.get()}) {
     if (m == nullptr) continue;
     switch (m->Get(key, sequence, now, value)) {
       case MemTable::LookupResult::kFound:
@@ -62,7 +68,7 @@ absl::Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::
   const std::string seek_key = MakeInternalKey(key, sequence, kValueTypeForSeek);
   enum class State { kNotInTable, kFound, kDeleted, kCorrupt } state = State::kNotInTable;
   absl::Status io;
-  version->ForEachFileContaining(key, [&](int /*level*/, const FileRef& file) {
+  view.version->ForEachFileContaining(key, [&](int /*level*/, const FileRef& file) {
     state = State::kNotInTable;
     io = table_cache_->Get(options, *file, seek_key,
                            [&](std::string_view ikey, std::string_view stored) {
@@ -140,37 +146,20 @@ class OwningMemTableIterator final : public Iterator {
 
 std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
   DBStats::Add(stats_.iterators_created);
-  std::shared_ptr<MemTable> mem, imm;
-  std::shared_ptr<const Version> version;
-  {
-    absl::MutexLock l(&mu_);
-    mem = mem_;
-    imm = imm_;
-    version = versions_->current();
-  }
-  SequenceNumber sequence;
-  std::uint64_t now;
-  if (options.snapshot != nullptr) {
-    sequence = options.snapshot->sequence();
-    now = options.snapshot->read_time_micros();
-  } else {
-    sequence = visible_sequence_.load(std::memory_order_acquire);
-    now = clock_->NowMicros();
-  }
-
+  ReadView view = PinReadView(options);
   std::vector<std::unique_ptr<Iterator>> children;
-  children.push_back(std::make_unique<OwningMemTableIterator>(mem));
-  if (imm != nullptr) children.push_back(std::make_unique<OwningMemTableIterator>(imm));
-  for (int level = 0; level < version->num_levels(); ++level) {
-    for (const FileRef& file : version->files(level)) {
+  children.push_back(std::make_unique<OwningMemTableIterator>(view.mem));
+  if (view.imm != nullptr) children.push_back(std::make_unique<OwningMemTableIterator>(view.imm));
+  for (int level = 0; level < view.version->num_levels(); ++level) {
+    for (const FileRef& file : view.version->files(level)) {
       children.push_back(table_cache_->NewIterator(options, *file));
     }
   }
   std::vector<std::shared_ptr<const void>> pins;
-  pins.push_back(version);  // keeps every table file of this version alive
-  pins.push_back(std::make_shared<IteratorReadPoint>(snapshots_, sequence, now));
+  pins.push_back(std::move(view.version));  // keeps every table file of this version alive
+  pins.push_back(std::make_shared<IteratorReadPoint>(snapshots_, view.sequence, view.now_micros));
   return std::make_unique<DBIterator>(std::make_unique<MergingIterator>(std::move(children)),
-                                      sequence, now, std::move(pins));
+                                      view.sequence, view.now_micros, std::move(pins));
 }
 
 }  // namespace kv::detail
