@@ -45,9 +45,16 @@
 
 namespace kv::detail {
 
+// What a batch inserted, for the stats.
+struct BatchCounts {
+  std::uint64_t puts = 0, deletes = 0, user_bytes = 0;
+};
+
 // Inserts every entry of an encoded batch (sequence numbers from its
-// header) into `mem`. kInvalidArgument if the encoding is malformed.
-[[nodiscard]] absl::Status InsertBatchIntoMemTable(std::string_view batch_contents, MemTable* mem);
+// header) into `mem`, counting into *counts if given. kInvalidArgument if
+// the encoding is malformed.
+[[nodiscard]] absl::Status InsertBatchIntoMemTable(std::string_view batch_contents, MemTable* mem,
+                                                   BatchCounts* counts = nullptr);
 
 class DBImpl final : public DB {
  public:

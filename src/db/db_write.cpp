@@ -17,44 +17,40 @@
 namespace kv::detail {
 namespace {
 
-// Inserts a decoded batch into a memtable, one sequence number per entry.
+// Inserts a decoded batch into a memtable, one sequence number per entry,
+// counting what it inserts for the stats on the way.
 class MemTableInserter final : public BatchHandler {
  public:
-  MemTableInserter(SequenceNumber first, MemTable* mem) : sequence_(first), mem_(mem) {}
+  MemTableInserter(SequenceNumber first, MemTable* mem, BatchCounts* counts)
+      : sequence_(first), mem_(mem), counts_(counts) {}
   void Put(std::string_view key, std::string_view value, std::uint64_t expiry_micros) override {
     if (expiry_micros == 0) {
       mem_->Add(sequence_++, ValueType::kValue, key, value);
     } else {
       mem_->Add(sequence_++, ValueType::kValueWithExpiry, key, value, expiry_micros);
     }
+    ++counts_->puts;
+    counts_->user_bytes += key.size() + value.size();
   }
   void Delete(std::string_view key) override {
     mem_->Add(sequence_++, ValueType::kDeletion, key, {});
+    ++counts_->deletes;
+    counts_->user_bytes += key.size();
   }
 
  private:
   SequenceNumber sequence_;
   MemTable* mem_;
-};
-
-// Counts entry kinds and user bytes of a batch for the stats.
-class BatchCounter final : public BatchHandler {
- public:
-  void Put(std::string_view key, std::string_view value, std::uint64_t) override {
-    ++puts;
-    bytes += key.size() + value.size();
-  }
-  void Delete(std::string_view key) override {
-    ++deletes;
-    bytes += key.size();
-  }
-  std::uint64_t puts = 0, deletes = 0, bytes = 0;
+  BatchCounts* counts_;
 };
 
 }  // namespace
 
-absl::Status InsertBatchIntoMemTable(std::string_view batch_contents, MemTable* mem) {
-  MemTableInserter inserter(DecodeFixed64(batch_contents.data()), mem);
+absl::Status InsertBatchIntoMemTable(std::string_view batch_contents, MemTable* mem,
+                                     BatchCounts* counts) {
+  BatchCounts ignored;
+  MemTableInserter inserter(DecodeFixed64(batch_contents.data()), mem,
+                            counts != nullptr ? counts : &ignored);
   return WriteBatchInternal::Iterate(batch_contents, &inserter);
 }
 
@@ -117,13 +113,12 @@ absl::Status DBImpl::Write(const WriteOptions& options, const WriteBatch& user_b
         s = wal_->Sync();
         DBStats::Add(stats_.wal_syncs);
       }
-      if (s.ok()) s = InsertBatchIntoMemTable(contents, mem.get());
+      BatchCounts counts;
+      if (s.ok()) s = InsertBatchIntoMemTable(contents, mem.get(), &counts);
       if (s.ok()) {
-        BatchCounter counter;
-        (void)WriteBatchInternal::Iterate(contents, &counter);
-        DBStats::Add(stats_.puts, counter.puts);
-        DBStats::Add(stats_.deletes, counter.deletes);
-        DBStats::Add(stats_.bytes_written, counter.bytes);
+        DBStats::Add(stats_.puts, counts.puts);
+        DBStats::Add(stats_.deletes, counts.deletes);
+        DBStats::Add(stats_.bytes_written, counts.user_bytes);
         DBStats::Add(stats_.write_entries, count);
         DBStats::Add(stats_.writes, members);
         DBStats::Add(stats_.wal_records);
