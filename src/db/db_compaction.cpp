@@ -150,12 +150,7 @@ absl::Status DBImpl::RunCompactionJobLocked(const CompactionInputs& c, const Ver
   // hides nothing any more.
   auto is_base_level_for = [&](std::string_view user_key) {
     for (int level = c.output_level + 1; level < version.num_levels(); ++level) {
-      for (const FileRef& f : version.files(level)) {
-        if (CompareUserKeys(user_key, ExtractUserKey(f->smallest)) >= 0 &&
-            CompareUserKeys(user_key, ExtractUserKey(f->largest)) <= 0) {
-          return false;
-        }
-      }
+      if (version.OverlapInLevel(level, user_key, user_key)) return false;  // binary search
     }
     return true;
   };
