@@ -10,8 +10,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,7 +29,18 @@ struct EngineSettings {
   std::size_t block_bytes = 4096;             // SSTable data block size
   int bloom_bits_per_key = 10;                // Bloom filter bits per key
   std::size_t block_cache_bytes = 64 << 20;   // block cache capacity
+  // RocksDB: enable options.statistics (tickers for Counters(); costs a
+  // little speed, so only the amplification workload turns it on).
+  bool collect_statistics = false;
   // Always: no compression, WAL on.
+};
+
+// Cumulative write counters for the amplification workload (bytes since Open).
+struct WriteCounters {
+  std::uint64_t table_bytes = 0;              // table bytes written by flushes + compactions
+  std::optional<std::uint64_t> flush_bytes;   // the flush share; nullopt: not told apart
+  std::optional<std::uint64_t> wal_bytes;     // nullopt: the engine has no counter
+  std::optional<std::uint64_t> stall_micros;  // nullopt: the engine has no counter
 };
 
 // An ordered cursor over the engine's keys.
@@ -64,6 +77,22 @@ class Engine {
   // flushed and the whole key range is compacted (and waited for), so every
   // engine starts its reads from fully compacted SSTables.
   [[nodiscard]] virtual absl::Status Settle() = 0;
+
+  // --- Introspection for the amplification workload ---
+  // The engine's own property (e.g. "kv.stats", "leveldb.stats"); nullopt if unknown.
+  virtual std::optional<std::string> Property(std::string_view name) = 0;
+  // The engine's full statistics text (kv.stats, leveldb.stats, rocksdb.stats).
+  virtual std::string StatsText() = 0;
+  // Table files at `level` (-1 if the engine cannot tell).
+  virtual int FilesAtLevel(int level) = 0;
+  // Number of levels FilesAtLevel understands.
+  virtual int NumLevels() const = 0;
+  // Writes the memtable to a table and waits, without compacting anything.
+  [[nodiscard]] virtual absl::Status FlushMemtable() = 0;
+  // true: background work is known to be pending or running; false: known
+  // idle; nullopt: the engine cannot tell (the caller watches for changes).
+  virtual std::optional<bool> BackgroundBusy() = 0;
+  [[nodiscard]] virtual absl::StatusOr<WriteCounters> Counters() = 0;
 };
 
 // The engines compiled into this binary, "kv" first.

@@ -1,10 +1,26 @@
 // The kv adapter: kv::DB behind the bench Engine interface.
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine.hpp"
 #include "kv/db.hpp"
+#include "kv/status_macros.hpp"
 
 namespace kv::bench {
 namespace {
+
+// The value of the Prometheus sample `name` (exact metric name, no labels) in
+// `text`; 0 if missing.
+std::uint64_t PrometheusValue(std::string_view text, std::string_view name) {
+  const std::string needle = absl::StrCat("\n", Sv(name), " ");
+  const std::size_t at = text.find(needle);
+  if (at == std::string_view::npos) return 0;
+  const std::size_t begin = at + needle.size();
+  const std::size_t end = text.find('\n', begin);
+  std::uint64_t v = 0;
+  if (!absl::SimpleAtoi(Sv(text.substr(begin, end - begin)), &v)) return 0;
+  return v;
+}
 
 class KvCursor final : public Cursor {
  public:
@@ -53,6 +69,34 @@ class KvEngine final : public Engine {
   absl::Status Settle() override {
     KV_RETURN_IF_ERROR(db_->Flush());
     return db_->CompactRange(std::nullopt, std::nullopt);
+  }
+  std::optional<std::string> Property(std::string_view name) override {
+    return db_->GetProperty(name);
+  }
+  std::string StatsText() override { return db_->GetProperty("kv.stats").value_or(""); }
+  int FilesAtLevel(int level) override {
+    std::optional<std::string> v = db_->GetProperty(absl::StrCat("kv.num-files-at-level", level));
+    int n = -1;
+    if (!v.has_value() || !absl::SimpleAtoi(*v, &n)) return -1;
+    return n;
+  }
+  int NumLevels() const override { return options_.num_levels; }
+  absl::Status FlushMemtable() override { return db_->Flush(); }
+  std::optional<bool> BackgroundBusy() override {
+    // kv has no "pending" property: an L0 at the trigger is known work; for
+    // the rest the caller watches the level shapes.
+    if (FilesAtLevel(0) >= options_.level0_compaction_trigger) return true;
+    return std::nullopt;
+  }
+  absl::StatusOr<WriteCounters> Counters() override {
+    const std::string text = db_->GetProperty("kv.prometheus").value_or("");
+    WriteCounters c;
+    c.flush_bytes = PrometheusValue(text, "kv_flush_bytes_written_total");
+    c.table_bytes = *c.flush_bytes + PrometheusValue(text, "kv_compaction_bytes_written_total");
+    c.wal_bytes = PrometheusValue(text, "kv_wal_bytes_total");
+    c.stall_micros = PrometheusValue(text, "kv_stall_micros_total") +
+                     PrometheusValue(text, "kv_slowdown_micros_total");
+    return c;
   }
 
  private:

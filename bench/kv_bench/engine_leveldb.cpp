@@ -1,4 +1,5 @@
 // The LevelDB adapter (compiled only with KV_BENCH_HAVE_LEVELDB).
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine.hpp"
@@ -7,6 +8,7 @@
 #include "leveldb/filter_policy.h"
 #include "leveldb/options.h"
 #include "leveldb/write_batch.h"
+#include "leveldb_counting_env.hpp"
 
 namespace kv::bench {
 namespace {
@@ -39,10 +41,12 @@ class LevelDbCursor final : public Cursor {
 
 class LevelDbEngine final : public Engine {
  public:
-  LevelDbEngine(std::unique_ptr<const leveldb::FilterPolicy> filter,
+  LevelDbEngine(std::unique_ptr<LevelDbCountingEnv> env,
+                std::unique_ptr<const leveldb::FilterPolicy> filter,
                 std::unique_ptr<leveldb::Cache> cache, std::unique_ptr<leveldb::DB> db,
                 std::string describe)
-      : filter_(std::move(filter)),
+      : env_(std::move(env)),
+        filter_(std::move(filter)),
         cache_(std::move(cache)),
         db_(std::move(db)),
         describe_(std::move(describe)) {}
@@ -75,8 +79,38 @@ class LevelDbEngine final : public Engine {
     db_->CompactRange(nullptr, nullptr);
     return absl::OkStatus();
   }
+  std::optional<std::string> Property(std::string_view name) override {
+    std::string value;
+    if (!db_->GetProperty(ToSlice(name), &value)) return std::nullopt;
+    return value;
+  }
+  std::string StatsText() override { return Property("leveldb.stats").value_or(""); }
+  int FilesAtLevel(int level) override {
+    std::optional<std::string> v = Property(absl::StrCat("leveldb.num-files-at-level", level));
+    int n = -1;
+    if (!v.has_value() || !absl::SimpleAtoi(*v, &n)) return -1;
+    return n;
+  }
+  int NumLevels() const override { return 7; }  // leveldb's config::kNumLevels
+  absl::Status FlushMemtable() override {
+    // LevelDB has no public flush: CompactRange always writes the memtable
+    // first, then compacts only files overlapping the range, and no key
+    // sorts after "\xff\xff" here (keys are decimal digits).
+    const std::string past_all_keys = "\xff\xff";
+    const leveldb::Slice begin(past_all_keys), end(past_all_keys);
+    db_->CompactRange(&begin, &end);
+    return absl::OkStatus();
+  }
+  std::optional<bool> BackgroundBusy() override { return std::nullopt; }  // no such property
+  absl::StatusOr<WriteCounters> Counters() override {
+    WriteCounters c;
+    c.table_bytes = env_->table_bytes();
+    c.wal_bytes = env_->wal_bytes();
+    return c;  // no flush/compaction split, no stall counter
+  }
 
  private:
+  std::unique_ptr<LevelDbCountingEnv> env_;  // outlives db_
   std::unique_ptr<const leveldb::FilterPolicy> filter_;
   std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<leveldb::DB> db_;
@@ -90,7 +124,9 @@ absl::StatusOr<std::unique_ptr<Engine>> OpenLevelDbEngine(const EngineSettings& 
   std::unique_ptr<const leveldb::FilterPolicy> filter(
       leveldb::NewBloomFilterPolicy(settings.bloom_bits_per_key));
   std::unique_ptr<leveldb::Cache> cache(leveldb::NewLRUCache(settings.block_cache_bytes));
+  auto env = std::make_unique<LevelDbCountingEnv>(leveldb::Env::Default());
   leveldb::Options options;
+  options.env = env.get();
   options.create_if_missing = true;
   options.write_buffer_size = settings.write_buffer_bytes;
   options.block_size = settings.block_bytes;
@@ -105,7 +141,7 @@ absl::StatusOr<std::unique_ptr<Engine>> OpenLevelDbEngine(const EngineSettings& 
       "bloom=%d bits/key block_cache=%d compression=none (WAL always on)",
       leveldb::kMajorVersion, leveldb::kMinorVersion, options.write_buffer_size, options.block_size,
       settings.bloom_bits_per_key, settings.block_cache_bytes);
-  return std::make_unique<LevelDbEngine>(std::move(filter), std::move(cache),
+  return std::make_unique<LevelDbEngine>(std::move(env), std::move(filter), std::move(cache),
                                          std::unique_ptr<leveldb::DB>(raw), std::move(describe));
 }
 

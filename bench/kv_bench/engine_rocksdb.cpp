@@ -1,4 +1,5 @@
 // The RocksDB adapter (compiled only with KV_BENCH_HAVE_ROCKSDB).
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine.hpp"
@@ -6,6 +7,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
+#include "rocksdb/statistics.h"
 #include "rocksdb/table.h"
 #include "rocksdb/version.h"
 
@@ -40,8 +42,12 @@ class RocksDbCursor final : public Cursor {
 
 class RocksDbEngine final : public Engine {
  public:
-  RocksDbEngine(std::unique_ptr<rocksdb::DB> db, std::string describe)
-      : db_(std::move(db)), describe_(std::move(describe)) {}
+  RocksDbEngine(std::unique_ptr<rocksdb::DB> db, std::shared_ptr<rocksdb::Statistics> statistics,
+                int num_levels, std::string describe)
+      : db_(std::move(db)),
+        statistics_(std::move(statistics)),
+        num_levels_(num_levels),
+        describe_(std::move(describe)) {}
   ~RocksDbEngine() override {
     if (db_ != nullptr) db_->Close().PermitUncheckedError();
   }
@@ -74,9 +80,47 @@ class RocksDbEngine final : public Engine {
     cro.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
     return FromRocksDb(db_->CompactRange(cro, nullptr, nullptr));
   }
+  std::optional<std::string> Property(std::string_view name) override {
+    std::string value;
+    if (!db_->GetProperty(ToSlice(name), &value)) return std::nullopt;
+    return value;
+  }
+  std::string StatsText() override { return Property("rocksdb.stats").value_or(""); }
+  int FilesAtLevel(int level) override {
+    std::optional<std::string> v = Property(absl::StrCat("rocksdb.num-files-at-level", level));
+    int n = -1;
+    if (!v.has_value() || !absl::SimpleAtoi(*v, &n)) return -1;
+    return n;
+  }
+  int NumLevels() const override { return num_levels_; }
+  absl::Status FlushMemtable() override { return FromRocksDb(db_->Flush(rocksdb::FlushOptions())); }
+  std::optional<bool> BackgroundBusy() override {
+    std::uint64_t v = 0;
+    for (const std::string* p : {&rocksdb::DB::Properties::kCompactionPending,
+                                 &rocksdb::DB::Properties::kMemTableFlushPending,
+                                 &rocksdb::DB::Properties::kNumRunningCompactions,
+                                 &rocksdb::DB::Properties::kNumRunningFlushes}) {
+      if (!db_->GetIntProperty(*p, &v)) return std::nullopt;
+      if (v != 0) return true;
+    }
+    return false;
+  }
+  absl::StatusOr<WriteCounters> Counters() override {
+    if (statistics_ == nullptr) {
+      return absl::FailedPreconditionError("rocksdb: opened without collect_statistics");
+    }
+    WriteCounters c;
+    c.flush_bytes = statistics_->getTickerCount(rocksdb::FLUSH_WRITE_BYTES);
+    c.table_bytes = *c.flush_bytes + statistics_->getTickerCount(rocksdb::COMPACT_WRITE_BYTES);
+    c.wal_bytes = statistics_->getTickerCount(rocksdb::WAL_FILE_BYTES);
+    c.stall_micros = statistics_->getTickerCount(rocksdb::STALL_MICROS);
+    return c;
+  }
 
  private:
   std::unique_ptr<rocksdb::DB> db_;
+  std::shared_ptr<rocksdb::Statistics> statistics_;
+  int num_levels_;
   std::string describe_;
 };
 
@@ -93,15 +137,19 @@ absl::StatusOr<std::unique_ptr<Engine>> OpenRocksDbEngine(const EngineSettings& 
   options.write_buffer_size = settings.write_buffer_bytes;
   options.compression = rocksdb::kNoCompression;
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Tickers for the amplification workload (flush/compaction/WAL bytes, stalls).
+  if (settings.collect_statistics) options.statistics = rocksdb::CreateDBStatistics();
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir.string(), &raw);
   if (!s.ok()) return FromRocksDb(s);
   std::string describe = absl::StrFormat(
       "RocksDB %d.%d.%d (Debian build, assertions on): write_buffer_size=%d block_size=%d "
-      "bloom=%d bits/key block_cache=%d (LRU) compression=none, WAL on; other options default",
+      "bloom=%d bits/key block_cache=%d (LRU) compression=none, WAL on%s; other options default",
       ROCKSDB_MAJOR, ROCKSDB_MINOR, ROCKSDB_PATCH, options.write_buffer_size, table.block_size,
-      settings.bloom_bits_per_key, settings.block_cache_bytes);
-  return std::make_unique<RocksDbEngine>(std::unique_ptr<rocksdb::DB>(raw), std::move(describe));
+      settings.bloom_bits_per_key, settings.block_cache_bytes,
+      settings.collect_statistics ? ", statistics on" : "");
+  return std::make_unique<RocksDbEngine>(std::unique_ptr<rocksdb::DB>(raw), options.statistics,
+                                         options.num_levels, std::move(describe));
 }
 
 }  // namespace kv::bench

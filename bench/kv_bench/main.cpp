@@ -2,6 +2,7 @@
 //
 //   kv_bench --engine=kv --num=1000000 --benchmarks=fillseq,readrandom --db=/tmp/kvb
 //   kv_bench --compare=kv,leveldb,rocksdb --repeat=3 --num=200000
+//   kv_bench --benchmarks=amplification --compare=kv,leveldb,rocksdb --num=1000000
 //
 // Flags: --engine, --num, --key_size, --value_size, --benchmarks (comma
 // list; default all), --db, --threads, --sync_ops, --seed, --compare,
@@ -16,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "amplification.hpp"
 #include "compare.hpp"
 #include "stats.hpp"
 #include "workloads.hpp"
@@ -28,6 +30,7 @@ void Usage() {
                "usage: kv_bench [--engine=kv|leveldb|rocksdb] [--num=N] [--key_size=16] "
                "[--value_size=100]\n  [--benchmarks=a,b,...] [--db=DIR] [--threads=T] "
                "[--sync_ops=10000] [--seed=S]\n  [--compare=kv,leveldb,rocksdb --repeat=N]\n"
+               "  [--benchmarks=amplification (alone; see amplification.hpp)]\n"
                "engines compiled in: %s\nworkloads: %s\n",
                absl::StrJoin(AvailableEngines(), ",").c_str(),
                absl::StrJoin(AllWorkloads(), ",").c_str());
@@ -156,6 +159,10 @@ int Main(int argc, char** argv) {
   if (std::to_string(2 * config.num).size() > static_cast<std::size_t>(config.key_size)) {
     std::fprintf(stderr, "kv_bench: --key_size too small for --num\n");
     return 2;
+  }
+  if (workloads.size() == 1 && workloads[0] == "amplification") {
+    return RunAmplificationCommand(
+        config, compare.empty() ? std::vector<std::string>{config.engine} : compare);
   }
   if (!compare.empty()) {
     std::printf("Settings: %s\n\n", Settings(config).c_str());
