@@ -108,6 +108,26 @@ TEST_CASE("compaction keeps exactly the versions live snapshots can see", "[db][
   REQUIRE(absl::IsNotFound(db->Get("k").status()));
 }
 
+TEST_CASE("a flush writes only the versions some reader can see", "[db][flush]") {
+  auto fs = NewMemFileSystem();
+  Options options;
+  options.file_system = fs;
+  auto db = std::move(DB::Open(options, "/db")).value();
+  for (int i = 0; i < 100; ++i) REQUIRE_OK(db->Put("k", "v" + std::to_string(i)));
+  auto snap = db->GetSnapshot();  // sees v99
+  for (int i = 100; i < 200; ++i) REQUIRE_OK(db->Put("k", "v" + std::to_string(i)));
+  REQUIRE_OK(db->Delete("gone"));
+  REQUIRE_OK(db->Flush());
+  std::vector<std::string> storage;
+  auto entries = TableEntries(*fs, "/db", &storage);
+  REQUIRE(entries.count("k") == 2);     // v199 for now, v99 for the snapshot
+  REQUIRE(entries.count("gone") == 1);  // tombstones stay until compaction
+  std::string v;
+  REQUIRE_OK(db->Get(ReadOptions{.snapshot = snap.get()}, "k", &v));
+  REQUIRE(v == "v99");
+  REQUIRE(db->Get("k").value() == "v199");
+}
+
 TEST_CASE("deleted and expired data leaves the disk after CompactRange", "[db][compaction][ttl]") {
   auto fs = NewMemFileSystem();
   auto clock = std::make_shared<ManualClock>();
@@ -136,6 +156,23 @@ TEST_CASE("deleted and expired data leaves the disk after CompactRange", "[db][c
   std::vector<std::string> storage;
   auto entries = TableEntries(*fs, "/db", &storage);
   REQUIRE(entries.size() == 1000);
+  // The per-level counts (properties and kv.stats) account for every table.
+  int files_in_levels = 0;
+  for (int level = 0; level < options.num_levels; ++level) {
+    files_in_levels +=
+        std::stoi(db->GetProperty("kv.num-files-at-level" + std::to_string(level)).value());
+  }
+  int table_files = 0;
+  auto names = fs->GetChildren("/db");
+  REQUIRE_OK(names);
+  for (const std::string& name : *names) {
+    auto parsed = detail::ParseFileName(name);
+    if (parsed && parsed->kind == detail::FileKind::kTable) ++table_files;
+  }
+  REQUIRE(table_files > 0);
+  REQUIRE(files_in_levels == table_files);
+  INFO(db->GetProperty("kv.stats").value());
+  REQUIRE(db->GetProperty("kv.stats").value().find("L6") != std::string::npos);
   REQUIRE(db->Get("keep7").value() == value);
   REQUIRE(absl::IsNotFound(db->Get("ttl7").status()));
   REQUIRE(absl::IsNotFound(db->Get("del7").status()));

@@ -24,24 +24,11 @@
 #include "db/db_impl.hpp"
 #include "db/file_names.hpp"
 #include "db/merging_iterator.hpp"
+#include "db/reader_horizon.hpp"
 #include "kv/sstable_writer.hpp"
 
 namespace kv::detail {
 namespace {
-
-// Who can still read what: the input to the drop rules above.
-struct ReaderHorizon {
-  std::vector<SequenceNumber> snapshots;  // ascending
-  std::uint64_t expiry_horizon_micros = 0;  // expired before this for every reader
-
-  // Index of the stripe holding `seq`: the first snapshot >= seq, or
-  // snapshots.size() for the stripe only "now" sees.
-  std::size_t Stripe(SequenceNumber seq) const {
-    return static_cast<std::size_t>(
-        std::lower_bound(snapshots.begin(), snapshots.end(), seq) - snapshots.begin());
-  }
-  bool InOldestStripe(SequenceNumber seq) const { return Stripe(seq) == 0; }
-};
 
 // One output table being written.
 struct OutputTable {
@@ -220,7 +207,7 @@ absl::Status DBImpl::RunCompactionJobLocked(const CompactionInputs& c, const Ver
     bool drop = false;
     bool as_tombstone = false;
     const bool shadowed = newer_seq_of_key != kMaxSequenceNumber &&
-                          horizon.Stripe(k.sequence) == horizon.Stripe(newer_seq_of_key);
+                          horizon.Shadows(newer_seq_of_key, k.sequence);
     const bool expired = k.type == ValueType::kValueWithExpiry &&
                          IsExpired(k.type, input.value(), horizon.expiry_horizon_micros);
     if (shadowed) {

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "db/db_impl.hpp"
 #include "db/file_names.hpp"
+#include "db/reader_horizon.hpp"
 #include "kv/sstable_writer.hpp"
 
 namespace kv::detail {
@@ -52,11 +53,15 @@ absl::Status DBImpl::FlushImmutableLocked() {
   const std::uint64_t number = versions_->NewFileNumber();
   pending_outputs_.insert(number);
   const std::uint64_t start = clock_->MonotonicMicros();
+  // Readers that exist now are the only ones that may need an older version
+  // of a key: anything created later sees every entry of imm.
+  ReaderHorizon horizon;
+  horizon.snapshots = snapshots_->Sequences();
   FileMetaData meta;
   absl::Status s;
   {
     mu_.Unlock();
-    s = WriteTableFromMemtable(*imm, number, &meta);
+    s = WriteTableFromMemtable(*imm, number, horizon, &meta);
     // The table's name must be durable before the manifest names it.
     if (s.ok()) s = fs_->SyncDir(dir_);
     mu_.Lock();
@@ -89,7 +94,7 @@ absl::Status DBImpl::FlushImmutableLocked() {
 }
 
 absl::Status DBImpl::WriteTableFromMemtable(const MemTable& mem, std::uint64_t number,
-                                            FileMetaData* meta) {
+                                            const ReaderHorizon& horizon, FileMetaData* meta) {
   meta->number = number;
   meta->file_size = 0;
   if (mem.empty()) return absl::OkStatus();
@@ -102,13 +107,23 @@ absl::Status DBImpl::WriteTableFromMemtable(const MemTable& mem, std::uint64_t n
   SSTableWriter writer(std::move(file), table_options);
   std::unique_ptr<Iterator> it = mem.NewIterator();
   bool first = true;
+  std::string previous_user_key;
+  SequenceNumber previous_sequence = kMaxSequenceNumber;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const std::string_view key = it->key();
-    KV_RETURN_IF_ERROR(writer.Add(key, it->value()));
     ParsedInternalKey parsed;
     if (!ParseInternalKey(key, &parsed)) {
       return absl::InternalError("memtable holds a malformed internal key");
     }
+    // An overwrite within the same snapshot stripe hides this version from
+    // every reader: it never needs to reach the disk (less write
+    // amplification for overwrite-heavy workloads).
+    const bool same_key = !first && parsed.user_key == std::string_view(previous_user_key);
+    const bool shadowed = same_key && horizon.Shadows(previous_sequence, parsed.sequence);
+    if (!same_key) previous_user_key.assign(parsed.user_key);
+    previous_sequence = parsed.sequence;
+    if (shadowed) continue;
+    KV_RETURN_IF_ERROR(writer.Add(key, it->value()));
     if (first) {
       meta->smallest.assign(key.data(), key.size());
       meta->smallest_seq = meta->largest_seq = parsed.sequence;

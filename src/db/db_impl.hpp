@@ -36,6 +36,7 @@
 #include "db/compaction_picker.hpp"
 #include "db/db_stats.hpp"
 #include "db/info_log.hpp"
+#include "db/reader_horizon.hpp"
 #include "db/snapshot_list.hpp"
 #include "db/table_cache.hpp"
 #include "db/version_set.hpp"
@@ -116,10 +117,11 @@ class DBImpl final : public DB {
   bool HasBackgroundWorkLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes imm_ to an L0 table and installs it; mu_ is released for the I/O.
   [[nodiscard]] absl::Status FlushImmutableLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Writes `mem` to table file `number` and syncs it; fills *meta
-  // (file_size 0 and no file if the memtable was empty). Touches no state
-  // guarded by mu_.
+  // Writes `mem` to table file `number` and syncs it, leaving out versions
+  // no reader in `horizon` can see; fills *meta (file_size 0 and no file if
+  // the memtable was empty). Touches no state guarded by mu_.
   [[nodiscard]] absl::Status WriteTableFromMemtable(const MemTable& mem, std::uint64_t number,
+                                                    const ReaderHorizon& horizon,
                                                     FileMetaData* meta);
   // Runs one compaction if the picker (or a manual request) has one.
   [[nodiscard]] absl::Status RunCompactionLocked(bool* did_work)

@@ -206,7 +206,9 @@ absl::Status DBImpl::ReplayWals(const std::vector<std::uint64_t>& wal_numbers) {
 absl::Status DBImpl::FlushMemTableDuringRecovery(VersionEdit* edit) {
   const std::uint64_t number = versions_->NewFileNumber();
   FileMetaData meta;
-  KV_RETURN_IF_ERROR(WriteTableFromMemtable(*mem_, number, &meta));
+  // No reader exists during recovery: only the newest version of each key
+  // needs to be written.
+  KV_RETURN_IF_ERROR(WriteTableFromMemtable(*mem_, number, ReaderHorizon{}, &meta));
   if (meta.file_size > 0) edit->AddFile(0, meta);
   mem_ = std::make_shared<MemTable>();
   return absl::OkStatus();

@@ -232,9 +232,17 @@ absl::Status DBImpl::MakeRoomForWriteLocked(bool force) {
     // Switch: retire the WAL (synced, so no later sync write into the next
     // WAL can survive power loss while earlier writes in this one do not),
     // start a new one, and hand the memtable to the background thread.
-    absl::Status s = wal_->Sync();
+    // The sync can take long (a whole memtable's worth of WAL may be
+    // unsynced): do it without mu_, so readers and the background thread
+    // are not held up. Leadership keeps every other writer away from wal_.
+    absl::Status s;
+    {
+      mu_.Unlock();
+      s = wal_->Sync();
+      if (s.ok()) s = wal_->Close();
+      mu_.Lock();
+    }
     DBStats::Add(stats_.wal_syncs);
-    if (s.ok()) s = wal_->Close();
     const std::uint64_t old_wal = wal_number_;
     if (s.ok()) s = NewWal();
     if (!s.ok()) {
