@@ -236,14 +236,15 @@ struct LoggedOp {
 };
 
 std::string FormatOp(const LoggedOp& op) {
-  std::string s;
-  s += op.tag;
-  s += " " + std::to_string(op.gen) + " " + std::to_string(op.thread) + " " +
-       std::to_string(op.op) + " " + op.kind + " " + (op.sync ? "1" : "0");
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%c %" PRIu64 " %d %" PRIu64 " %c %d", op.tag, op.gen, op.thread,
+                op.op, op.kind, op.sync ? 1 : 0);
+  std::string s = buf;
   for (const auto& [idx, digest] : op.keys) {
-    s += " " + std::to_string(idx) + "=" + (digest ? Hex(*digest) : "-");
+    std::snprintf(buf, sizeof buf, " %d=%s", idx, digest ? Hex(*digest).c_str() : "-");
+    s.append(buf);
   }
-  s += "\n";
+  s.push_back('\n');
   return s;
 }
 
@@ -475,6 +476,35 @@ int Verify(const Args& a) {
       last_gen = g;
       continue;
     }
+    if (line[0] == 'R') {  // an earlier verify's finding about an in-flight op
+      std::uint64_t g = 0, opno = 0;
+      int t = 0, applied = 0;
+      if (std::sscanf(line.c_str(), "R %" SCNu64 " %d %" SCNu64 " %d", &g, &t, &opno, &applied) !=
+          4) {
+        return fail("ack file line " + std::to_string(lineno) + " unparsable: " + line);
+      }
+      auto& ops = open[{g, t}];
+      auto it = ops.find(opno);
+      if (it == ops.end())
+        return fail("ack file line " + std::to_string(lineno) +
+                    ": finding about an op not in flight");
+      if (applied) {
+        // Recovered once, it must stay: from now on it counts as acknowledged
+        // (for keys no later acknowledged write has overwritten).
+        for (const auto& [idx, digest] : it->second.keys) {
+          KeyState& k = model[{t, idx}];
+          if (k.acked && std::make_pair(k.gen, k.op) > std::make_pair(g, opno)) continue;
+          k = KeyState{.acked = true,
+                       .gen = g,
+                       .op = opno,
+                       .present = digest.has_value(),
+                       .digest = digest.value_or(0)};
+        }
+      }
+      // Not applied: it never happened, and no trace of it may appear later.
+      ops.erase(it);
+      continue;
+    }
     LoggedOp op;
     if (!ParseOp(line, &op))
       return fail("ack file line " + std::to_string(lineno) + " unparsable: " + line);
@@ -591,10 +621,11 @@ int Verify(const Args& a) {
           ": key " + key + " holds " + Describe(*id) + "; expected " + expect);
     }
   }
-  // All-or-nothing for in-flight batches: among the keys the batch still
-  // decides, either all show its effect or all show the state before it.
+  // All-or-nothing for in-flight ops: among the keys the op still decides,
+  // either all show its effect or all show the state before it. The finding is
+  // recorded ("R" lines) so later rounds hold the DB to it.
+  std::string findings;
   for (const LoggedOp* p : inflight_ops) {
-    if (p->kind != 'B') continue;
     std::vector<std::string> applied, not_applied;
     for (const auto& [idx, digest] : p->keys) {
       const std::pair<int, int> k{p->thread, idx};
@@ -611,11 +642,20 @@ int Verify(const Args& a) {
       if (shows_before && !shows_p) not_applied.push_back(KeyName(p->thread, idx));
     }
     if (!applied.empty() && !not_applied.empty()) {
-      return fail("TORN BATCH: gen " + std::to_string(p->gen) + " thread " +
-                  std::to_string(p->thread) + " op " + std::to_string(p->op) + " applied to " +
-                  applied[0] + " but not to " + not_applied[0]);
+      return fail(std::string(p->kind == 'B' ? "TORN BATCH" : "INCONSISTENT OP") + ": gen " +
+                  std::to_string(p->gen) + " thread " + std::to_string(p->thread) + " op " +
+                  std::to_string(p->op) + " applied to " + applied[0] + " but not to " +
+                  not_applied[0]);
+    }
+    if (!applied.empty() || !not_applied.empty()) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "R %" PRIu64 " %d %" PRIu64 " %d\n", p->gen, p->thread, p->op,
+                    applied.empty() ? 0 : 1);
+      findings.append(buf);
     }
   }
+  db->reset();  // close before recording, like a clean shutdown
+  if (!findings.empty()) AckLog(a.ack).Append(findings);
   std::printf("kv_stress verify: OK: %" PRIu64 " acknowledged ops over %" PRIu64
               " generations, %zu in flight, %zu live keys\n",
               acked_ops, last_gen, num_inflight, live);
