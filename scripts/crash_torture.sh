@@ -8,7 +8,7 @@
 #
 # Environment: KV_JOBS (build parallelism, default 2), KV_TORTURE_BUILD_DIR
 # (default build/torture), KV_TORTURE_DIR (DB + ack file, default a fresh
-# directory under /tmp), KV_THREADS (writer threads, default 4), KV_SEED.
+# directory under /tmp, removed on success), KV_THREADS (writer threads, default 4), KV_SEED.
 # Exits non-zero on the first failed verification; the DB directory and ack
 # file are then kept for inspection (the paths are printed).
 set -euo pipefail
@@ -26,4 +26,5 @@ cmake --build "$build" --target kv_stress -j "$jobs"
 
 "$build/tests/crash/kv_stress" torture --db "$dir/db" --ack "$dir/db.ack" \
   --minutes "$minutes" --threads "$threads" --seed "$seed"
-rm -rf "$dir"  # reached only on success (set -e)
+# Reached only on success (set -e): drop the scratch directory we made.
+if [[ -z ${KV_TORTURE_DIR:-} ]]; then rm -rf "$dir"; fi
