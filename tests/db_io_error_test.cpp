@@ -22,6 +22,7 @@
 #include "fault_test_util.hpp"
 #include "kv/db.hpp"
 #include "kv/fault_injection_fs.hpp"
+#include "kv/mutex.hpp"
 #include "test_util.hpp"
 
 namespace kv {
@@ -74,7 +75,7 @@ class Harness {
     return s;
   }
   void Record(const absl::Status& s, const std::string& key, const std::string& value) {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     if (s.ok()) {
       model_[key] = value;
     } else if (!saw_error_) {
@@ -103,7 +104,7 @@ class Harness {
       if (flush_every > 0 && i % flush_every == 0) {
         s = db_->Flush();
         if (!s.ok()) {
-          absl::MutexLock l(&mu_);
+          kv::MutexLock l(&mu_);
           saw_error_ = true;
           return s;
         }
@@ -127,7 +128,7 @@ class Harness {
     absl::Status s = db_->Write(WriteOptions{}, batch);
     REQUIRE(s.code() == error.code());
     {
-      absl::MutexLock l(&mu_);
+      kv::MutexLock l(&mu_);
       refused_.insert(NextKey());  // never written: keeps numbering honest
     }
     REQUIRE(db_->Delete("k0000000").code() == error.code());
@@ -166,7 +167,7 @@ class Harness {
     Open();
     ExpectModel();
     {
-      absl::MutexLock l(&mu_);
+      kv::MutexLock l(&mu_);
       saw_error_ = false;
       // What is there now is the new truth.
       for (const auto& [k, v] : uncertain_) {
@@ -196,7 +197,7 @@ class Harness {
   Options options_;
   std::unique_ptr<DB> db_;
   int next_ = 0;
-  absl::Mutex mu_;  // Record may run on several threads
+  kv::Mutex mu_;  // Record may run on several threads
   std::map<std::string, std::string> model_;
   std::map<std::string, std::string> uncertain_;
   std::set<std::string> refused_;

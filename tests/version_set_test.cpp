@@ -9,9 +9,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
 #include "db/file_names.hpp"
 #include "db/version.hpp"
+#include "kv/mutex.hpp"
 #include "test_util.hpp"
 
 namespace kv::detail {
@@ -250,11 +250,11 @@ FileMetaData NewTable(FileSystem& fs, VersionSet& vs, std::string_view lo, std::
 struct Fixture {
   std::shared_ptr<FileSystem> fs = NewMemFileSystem();
   Options options = SmallOptions();
-  absl::Mutex mu;
+  kv::Mutex mu;
   Fixture() { REQUIRE_OK(fs->CreateDir(kDir)); }
   std::unique_ptr<VersionSet> Open() { return std::make_unique<VersionSet>(kDir, fs, options); }
   absl::Status Apply(VersionSet& vs, VersionEdit* e) {
-    absl::MutexLock l(&mu);
+    kv::MutexLock l(&mu);
     return vs.LogAndApply(e, &mu);
   }
   std::string Current() {

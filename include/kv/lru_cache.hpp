@@ -29,7 +29,7 @@
 // Every public member may be called concurrently from any thread. The key
 // space is split into 2^shard_bits shards by the top bits of a 64-bit mix of
 // the key; each shard is an independent LRU cache (hash map + recency list +
-// charge total) guarded by its own absl::Mutex, so threads touching different
+// charge total) guarded by its own kv::Mutex, so threads touching different
 // shards never contend. Invariants, all under the shard's mutex:
 //   * the map and the list hold the same entries (the map points at the list
 //     node of its key), the list ordered from most to least recently used;
@@ -54,7 +54,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include "kv/mutex.hpp"
 
 namespace kv {
 
@@ -114,13 +114,13 @@ class LruShard {
 
   // Called once before the shard is shared between threads.
   void SetCapacity(std::size_t capacity) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     capacity_ = capacity;
   }
 
   std::shared_ptr<const V> Lookup(const PrehashedCacheKey& key) ABSL_LOCKS_EXCLUDED(mu_) {
     {
-      absl::MutexLock l(&mu_);
+      kv::MutexLock l(&mu_);
       auto it = map_.find(key);
       if (it != map_.end()) {
         lru_.splice(lru_.begin(), lru_, it->second);
@@ -138,7 +138,7 @@ class LruShard {
     List garbage;
     List node;
     node.push_back(Entry{key.key, key.hash, std::move(value), charge});
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     auto it = map_.find(key);
     if (it != map_.end()) {
       DropLocked(it, &garbage);
@@ -161,17 +161,17 @@ class LruShard {
 
   void Erase(const PrehashedCacheKey& key) ABSL_LOCKS_EXCLUDED(mu_) {
     List garbage;  // Destroyed after `l`.
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     auto it = map_.find(key);
     if (it != map_.end()) DropLocked(it, &garbage);
   }
 
   std::size_t usage() const ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     return usage_;
   }
   std::size_t entries() const ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     return map_.size();
   }
   std::uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
@@ -196,7 +196,7 @@ class LruShard {
     map_.erase(it);
   }
 
-  mutable absl::Mutex mu_;
+  mutable kv::Mutex mu_;
   std::size_t capacity_ ABSL_GUARDED_BY(mu_) = 0;
   std::size_t usage_ ABSL_GUARDED_BY(mu_) = 0;
   List lru_ ABSL_GUARDED_BY(mu_);  // Most recently used first.

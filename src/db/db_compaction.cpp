@@ -274,7 +274,7 @@ absl::Status DBImpl::RunCompactionJobLocked(const CompactionInputs& c, const Ver
 absl::Status DBImpl::CompactRange(std::optional<std::string_view> begin,
                                   std::optional<std::string_view> end) {
   KV_RETURN_IF_ERROR(Flush());
-  absl::MutexLock l(&mu_);
+  kv::MutexLock l(&mu_);
   // Every level from 0 down to the deepest one holding part of the range
   // is compacted into the next, so the range ends up rewritten once in a
   // single level with shadowed versions, tombstones and expired entries

@@ -23,7 +23,7 @@
 namespace kv::detail {
 
 void DBImpl::BackgroundThreadMain() {
-  absl::MutexLock l(&mu_);
+  kv::MutexLock l(&mu_);
   while (true) {
     while (!shutting_down_ && !HasBackgroundWorkLocked()) bg_cv_.Wait(&mu_);
     if (shutting_down_) break;
@@ -195,7 +195,7 @@ absl::Status DBImpl::Flush() {
   // The memtable switch goes through the writer queue: it needs the WAL,
   // which only the queue's leader may touch.
   Writer w;
-  absl::MutexLock l(&mu_);
+  kv::MutexLock l(&mu_);
   writers_.push_back(&w);
   while (&w != writers_.front()) w.cv.Wait(&mu_);
   absl::Status s = MakeRoomForWriteLocked(/*force=*/true);

@@ -32,7 +32,6 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "db/compaction_picker.hpp"
 #include "db/db_stats.hpp"
 #include "db/info_log.hpp"
@@ -42,6 +41,7 @@
 #include "db/version_set.hpp"
 #include "kv/db.hpp"
 #include "kv/memtable.hpp"
+#include "kv/mutex.hpp"
 #include "kv/wal_writer.hpp"
 
 namespace kv::detail {
@@ -87,7 +87,7 @@ class DBImpl final : public DB {
     bool sync = false;
     bool done = false;
     absl::Status status;
-    absl::CondVar cv;
+    kv::CondVar cv;
   };
 
   // --- recovery (db_open.cpp) ---
@@ -162,7 +162,7 @@ class DBImpl final : public DB {
   std::unique_ptr<FileLock> lock_;  // held from Recover() until destruction
   std::unique_ptr<InfoLog> info_log_;
 
-  absl::Mutex mu_;
+  kv::Mutex mu_;
   std::shared_ptr<MemTable> mem_ ABSL_GUARDED_BY(mu_);
   // Writers queued for the WAL; the front one is the leader.
   std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);
@@ -192,7 +192,7 @@ class DBImpl final : public DB {
   std::thread bg_thread_;
   // Signalled when background work finishes a step (flush, compaction,
   // error) or there is new work for it.
-  absl::CondVar bg_cv_;
+  kv::CondVar bg_cv_;
   // Set (under mu_) by the destructor; read without mu_ by long-running
   // background loops so they abandon their work promptly.
   std::atomic<bool> shutting_down_{false};

@@ -73,7 +73,7 @@ DBImpl::DBImpl(const Options& options, std::string dir)
 
 DBImpl::~DBImpl() {
   {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     shutting_down_ = true;
     bg_cv_.SignalAll();
   }
@@ -107,7 +107,7 @@ absl::Status DBImpl::Recover() {
   info_log_ = std::make_unique<InfoLog>(*fs_, dir_, clock_);
   info_log_->Log("opening ", dir_, exists ? " (existing DB)" : " (new DB)");
 
-  absl::MutexLock l(&mu_);
+  kv::MutexLock l(&mu_);
   table_cache_ = std::make_unique<TableCache>(dir_, fs_, options_);
   versions_ = std::make_unique<VersionSet>(dir_, fs_, options_);
   level_bytes_read_.assign(static_cast<std::size_t>(options_.num_levels), 0);

@@ -17,7 +17,7 @@ std::optional<std::string> DBImpl::GetProperty(std::string_view name) {
         level >= options_.num_levels) {
       return std::nullopt;
     }
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     return absl::StrCat(versions_->current()->NumFiles(level));
   }
   if (name == "kv.stats") return StatsString();
@@ -31,7 +31,7 @@ std::string DBImpl::StatsString() {
   std::string out;
   std::uint64_t table_bytes_written = 0;
   {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     const std::shared_ptr<const Version> v = versions_->current();
     absl::StrAppend(&out, "Level  Files  Size(MiB)  Read(MiB)  Written(MiB)\n");
     for (int level = 0; level < v->num_levels(); ++level) {
@@ -134,7 +134,7 @@ std::string DBImpl::PrometheusText() {
                "WAL bytes recovery dropped as corruption.", g(st.recovery_dropped_bytes));
   AppendMetric(&out, "background_errors_total", "counter", "Sticky background errors.",
                g(st.background_errors));
-  absl::MutexLock l(&mu_);
+  kv::MutexLock l(&mu_);
   AppendMetric(&out, "memtable_bytes", "gauge", "Bytes held by the active memtable.",
                mem_->ApproximateMemoryUsage());
   const std::shared_ptr<const Version> v = versions_->current();

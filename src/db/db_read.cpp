@@ -20,7 +20,7 @@ namespace kv::detail {
 DBImpl::ReadView DBImpl::PinReadView(const ReadOptions& options) {
   ReadView view;
   {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     view.mem = mem_;
     view.imm = imm_;
     view.version = versions_->current();

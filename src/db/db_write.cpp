@@ -76,7 +76,7 @@ absl::Status DBImpl::Write(const WriteOptions& options, const WriteBatch& user_b
   w.batch = batch;
   w.sync = options.sync;
 
-  absl::MutexLock l(&mu_);
+  kv::MutexLock l(&mu_);
   writers_.push_back(&w);
   while (!w.done && &w != writers_.front()) w.cv.Wait(&mu_);
   if (w.done) return w.status;

@@ -13,10 +13,10 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "kv/env.hpp"
+#include "kv/mutex.hpp"
 
 namespace kv::detail {
 
@@ -31,7 +31,7 @@ class InfoLog {
     if (file.ok()) file_ = std::move(file).value();
   }
   ~InfoLog() {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     if (file_ != nullptr) (void)file_->Close();
   }
 
@@ -41,13 +41,13 @@ class InfoLog {
     const absl::Time now = absl::FromUnixMicros(static_cast<std::int64_t>(clock_->NowMicros()));
     std::string line = absl::StrCat(
         absl::FormatTime("%Y/%m/%d-%H:%M:%E6S ", now, absl::UTCTimeZone()), args..., "\n");
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     if (file_ != nullptr) (void)file_->Append(line);
   }
 
  private:
   std::shared_ptr<Clock> clock_;
-  absl::Mutex mu_;
+  kv::Mutex mu_;
   std::unique_ptr<WritableFile> file_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -285,7 +285,7 @@ absl::Status VersionSet::Recover() {
   return absl::OkStatus();
 }
 
-absl::Status VersionSet::LogAndApply(VersionEdit* edit, absl::Mutex* mu) {
+absl::Status VersionSet::LogAndApply(VersionEdit* edit, kv::Mutex* mu) {
   mu->AssertHeld();
   if (!edit->log_number()) edit->SetLogNumber(log_number_);
   assert(*edit->log_number() >= log_number_);

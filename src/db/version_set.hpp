@@ -40,11 +40,11 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "db/version.hpp"
 #include "db/version_edit.hpp"
 #include "kv/db.hpp"
 #include "kv/env.hpp"
+#include "kv/mutex.hpp"
 
 namespace kv::wal {
 class Writer;
@@ -85,7 +85,7 @@ class VersionSet {
   // REQUIRES: *mu held; never called concurrently with itself; CreateNew or
   // Recover succeeded; edit log number (if set) in [log_number(),
   // next_file_number()).
-  [[nodiscard]] absl::Status LogAndApply(VersionEdit* edit, absl::Mutex* mu)
+  [[nodiscard]] absl::Status LogAndApply(VersionEdit* edit, kv::Mutex* mu)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
   std::shared_ptr<const Version> current() const { return current_; }

@@ -32,9 +32,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "env/io_error.hpp"
 #include "env/path_util.hpp"
+#include "kv/mutex.hpp"
 #include "kv/status_macros.hpp"
 
 namespace kv {
@@ -84,7 +84,7 @@ struct FaultFsState {
   explicit FaultFsState(std::shared_ptr<FileSystem> b) : base(std::move(b)) {}
 
   const std::shared_ptr<FileSystem> base;
-  mutable absl::Mutex mu;
+  mutable kv::Mutex mu;
 
   bool active ABSL_GUARDED_BY(mu) = true;
   // Bumped by every power loss; file objects from an older epoch are dead.
@@ -241,7 +241,7 @@ class FaultSequentialFile final : public SequentialFile {
 
  private:
   absl::Status Check() {
-    absl::MutexLock l(&state_->mu);
+    kv::MutexLock l(&state_->mu);
     KV_RETURN_IF_ERROR(state_->DeadLocked(epoch_, path_));
     return state_->CheckLocked(FaultOp::kRead, path_, /*mutating=*/false);
   }
@@ -261,7 +261,7 @@ class FaultRandomAccessFile final : public RandomAccessFile {
   absl::StatusOr<std::string_view> Read(std::uint64_t offset, std::size_t n,
                                         char* scratch) const override {
     {
-      absl::MutexLock l(&state_->mu);
+      kv::MutexLock l(&state_->mu);
       KV_RETURN_IF_ERROR(state_->DeadLocked(epoch_, path_));
       KV_RETURN_IF_ERROR(state_->CheckLocked(FaultOp::kRead, path_, /*mutating=*/false));
     }
@@ -269,7 +269,7 @@ class FaultRandomAccessFile final : public RandomAccessFile {
   }
   absl::StatusOr<std::uint64_t> Size() const override {
     {
-      absl::MutexLock l(&state_->mu);
+      kv::MutexLock l(&state_->mu);
       KV_RETURN_IF_ERROR(state_->DeadLocked(epoch_, path_));
     }
     return base_->Size();
@@ -294,7 +294,7 @@ class FaultWritableFile final : public WritableFile {
         base_(std::move(base)) {}
 
   absl::Status Append(std::string_view data) override {
-    absl::MutexLock l(&state_->mu);
+    kv::MutexLock l(&state_->mu);
     KV_RETURN_IF_ERROR(state_->DeadLocked(epoch_, path_));
     KV_RETURN_IF_ERROR(state_->CheckLocked(FaultOp::kAppend, path_, /*mutating=*/true));
     KV_RETURN_IF_ERROR(base_->Append(data));
@@ -303,7 +303,7 @@ class FaultWritableFile final : public WritableFile {
   }
 
   absl::Status Sync() override {
-    absl::MutexLock l(&state_->mu);
+    kv::MutexLock l(&state_->mu);
     KV_RETURN_IF_ERROR(state_->DeadLocked(epoch_, path_));
     KV_RETURN_IF_ERROR(state_->CheckLocked(FaultOp::kSync, path_, /*mutating=*/true));
     KV_RETURN_IF_ERROR(base_->Sync());
@@ -318,7 +318,7 @@ class FaultWritableFile final : public WritableFile {
   }
 
   absl::Status Close() override {
-    absl::MutexLock l(&state_->mu);
+    kv::MutexLock l(&state_->mu);
     absl::Status s = state_->DeadLocked(epoch_, path_);
     if (s.ok()) s = state_->CheckLocked(FaultOp::kClose, path_, /*mutating=*/false);
     const absl::Status closed = base_->Close();
@@ -340,7 +340,7 @@ class FaultFileLock final : public FileLock {
   FaultFileLock(std::shared_ptr<FaultFsState> state, std::uint64_t id)
       : state_(std::move(state)), id_(id) {}
   ~FaultFileLock() override {
-    absl::MutexLock l(&state_->mu);
+    kv::MutexLock l(&state_->mu);
     state_->locks.erase(id_);  // no-op if a power loss already released it
   }
 
@@ -367,38 +367,38 @@ const std::shared_ptr<FileSystem>& FaultInjectionFileSystem::base() const { retu
 
 void FaultInjectionFileSystem::FailNth(FaultOp op, int n, int err) {
   assert(n >= 1);
-  absl::MutexLock l(&state_->mu);
+  kv::MutexLock l(&state_->mu);
   state_->nth[static_cast<int>(op)] = FaultFsState::NthFault{n, err};
 }
 
 void FaultInjectionFileSystem::FailAlways(FaultOp op, int err, std::string path_substring) {
-  absl::MutexLock l(&state_->mu);
+  kv::MutexLock l(&state_->mu);
   state_->always.push_back({op, err, std::move(path_substring)});
 }
 
 void FaultInjectionFileSystem::ClearFaults() {
-  absl::MutexLock l(&state_->mu);
+  kv::MutexLock l(&state_->mu);
   for (auto& n : state_->nth) n.reset();
   state_->always.clear();
 }
 
 std::uint64_t FaultInjectionFileSystem::Count(FaultOp op) const {
-  absl::MutexLock l(&state_->mu);
+  kv::MutexLock l(&state_->mu);
   return state_->counts[static_cast<int>(op)];
 }
 
 void FaultInjectionFileSystem::ResetCounts() {
-  absl::MutexLock l(&state_->mu);
+  kv::MutexLock l(&state_->mu);
   state_->counts.fill(0);
 }
 
 void FaultInjectionFileSystem::SetActive(bool active) {
-  absl::MutexLock l(&state_->mu);
+  kv::MutexLock l(&state_->mu);
   state_->active = active;
 }
 
 bool FaultInjectionFileSystem::IsActive() const {
-  absl::MutexLock l(&state_->mu);
+  kv::MutexLock l(&state_->mu);
   return state_->active;
 }
 
@@ -406,7 +406,7 @@ absl::StatusOr<std::unique_ptr<SequentialFile>> FaultInjectionFileSystem::NewSeq
     const std::string& path) {
   std::uint64_t epoch;
   {
-    absl::MutexLock l(&state_->mu);
+    kv::MutexLock l(&state_->mu);
     KV_RETURN_IF_ERROR(state_->CheckLocked(FaultOp::kOpenRead, path, /*mutating=*/false));
     epoch = state_->epoch;
   }
@@ -418,7 +418,7 @@ absl::StatusOr<std::unique_ptr<RandomAccessFile>> FaultInjectionFileSystem::NewR
     const std::string& path) {
   std::uint64_t epoch;
   {
-    absl::MutexLock l(&state_->mu);
+    kv::MutexLock l(&state_->mu);
     KV_RETURN_IF_ERROR(state_->CheckLocked(FaultOp::kOpenRead, path, /*mutating=*/false));
     epoch = state_->epoch;
   }
@@ -429,7 +429,7 @@ absl::StatusOr<std::unique_ptr<RandomAccessFile>> FaultInjectionFileSystem::NewR
 absl::StatusOr<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewWritableFile(
     const std::string& path) {
   FaultFsState& s = *state_;
-  absl::MutexLock l(&s.mu);
+  kv::MutexLock l(&s.mu);
   KV_RETURN_IF_ERROR(s.CheckLocked(FaultOp::kNewWritable, path, /*mutating=*/true));
   const std::string p = NormalizePath(path);
   KV_ASSIGN_OR_RETURN(std::shared_ptr<FaultInode> inode, s.AdoptLocked(p));
@@ -453,7 +453,7 @@ absl::StatusOr<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewWrita
 absl::StatusOr<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewAppendableFile(
     const std::string& path) {
   FaultFsState& s = *state_;
-  absl::MutexLock l(&s.mu);
+  kv::MutexLock l(&s.mu);
   KV_RETURN_IF_ERROR(s.CheckLocked(FaultOp::kNewWritable, path, /*mutating=*/true));
   const std::string p = NormalizePath(path);
   KV_ASSIGN_OR_RETURN(std::shared_ptr<FaultInode> inode, s.AdoptLocked(p));
@@ -483,7 +483,7 @@ absl::StatusOr<std::uint64_t> FaultInjectionFileSystem::GetFileSize(const std::s
 
 absl::Status FaultInjectionFileSystem::RemoveFile(const std::string& path) {
   FaultFsState& s = *state_;
-  absl::MutexLock l(&s.mu);
+  kv::MutexLock l(&s.mu);
   KV_RETURN_IF_ERROR(s.CheckLocked(FaultOp::kRemove, path, /*mutating=*/true));
   const std::string p = NormalizePath(path);
   KV_ASSIGN_OR_RETURN(std::shared_ptr<FaultInode> inode, s.AdoptLocked(p));
@@ -496,13 +496,13 @@ absl::Status FaultInjectionFileSystem::RemoveFile(const std::string& path) {
 }
 
 absl::Status FaultInjectionFileSystem::CreateDir(const std::string& dir) {
-  absl::MutexLock l(&state_->mu);
+  kv::MutexLock l(&state_->mu);
   KV_RETURN_IF_ERROR(state_->CheckLocked(FaultOp::kCreateDir, dir, /*mutating=*/true));
   return state_->base->CreateDir(dir);
 }
 
 absl::Status FaultInjectionFileSystem::RemoveDir(const std::string& dir) {
-  absl::MutexLock l(&state_->mu);
+  kv::MutexLock l(&state_->mu);
   KV_RETURN_IF_ERROR(state_->CheckLocked(FaultOp::kRemoveDir, dir, /*mutating=*/true));
   KV_RETURN_IF_ERROR(state_->base->RemoveDir(dir));
   state_->pending.erase(NormalizePath(dir));
@@ -511,7 +511,7 @@ absl::Status FaultInjectionFileSystem::RemoveDir(const std::string& dir) {
 
 absl::Status FaultInjectionFileSystem::RenameFile(const std::string& from, const std::string& to) {
   FaultFsState& s = *state_;
-  absl::MutexLock l(&s.mu);
+  kv::MutexLock l(&s.mu);
   KV_RETURN_IF_ERROR(
       s.CheckLocked(FaultOp::kRename, absl::StrCat(from, " -> ", to), /*mutating=*/true));
   const std::string f = NormalizePath(from);
@@ -536,7 +536,7 @@ absl::Status FaultInjectionFileSystem::RenameFile(const std::string& from, const
 
 absl::Status FaultInjectionFileSystem::TruncateFile(const std::string& path, std::uint64_t size) {
   FaultFsState& s = *state_;
-  absl::MutexLock l(&s.mu);
+  kv::MutexLock l(&s.mu);
   KV_RETURN_IF_ERROR(s.CheckLocked(FaultOp::kTruncate, path, /*mutating=*/true));
   KV_ASSIGN_OR_RETURN(std::shared_ptr<FaultInode> inode, s.AdoptLocked(NormalizePath(path)));
   if (inode == nullptr) return s.base->TruncateFile(path, size);  // reports the error
@@ -547,7 +547,7 @@ absl::Status FaultInjectionFileSystem::TruncateFile(const std::string& path, std
 }
 
 absl::Status FaultInjectionFileSystem::SyncDir(const std::string& dir) {
-  absl::MutexLock l(&state_->mu);
+  kv::MutexLock l(&state_->mu);
   KV_RETURN_IF_ERROR(state_->CheckLocked(FaultOp::kSyncDir, dir, /*mutating=*/true));
   KV_RETURN_IF_ERROR(state_->base->SyncDir(dir));
   state_->pending.erase(NormalizePath(dir));
@@ -557,7 +557,7 @@ absl::Status FaultInjectionFileSystem::SyncDir(const std::string& dir) {
 absl::StatusOr<std::unique_ptr<FileLock>> FaultInjectionFileSystem::LockFile(
     const std::string& path) {
   FaultFsState& s = *state_;
-  absl::MutexLock l(&s.mu);
+  kv::MutexLock l(&s.mu);
   KV_RETURN_IF_ERROR(s.CheckLocked(FaultOp::kLock, path, /*mutating=*/true));
   const std::string p = NormalizePath(path);
   KV_ASSIGN_OR_RETURN(std::shared_ptr<FaultInode> inode, s.AdoptLocked(p));
@@ -575,7 +575,7 @@ absl::StatusOr<std::unique_ptr<FileLock>> FaultInjectionFileSystem::LockFile(
 
 absl::Status FaultInjectionFileSystem::SimulatePowerLoss() {
   FaultFsState& s = *state_;
-  absl::MutexLock l(&s.mu);
+  kv::MutexLock l(&s.mu);
   // The durable namespace: current bindings, with every entry changed since
   // its directory's last SyncDir put back.
   std::map<std::string, std::shared_ptr<FaultInode>> durable = s.linked;

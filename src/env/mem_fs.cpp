@@ -20,10 +20,10 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "env/io_error.hpp"
 #include "env/path_util.hpp"
 #include "kv/env.hpp"
+#include "kv/mutex.hpp"
 
 namespace kv {
 namespace {
@@ -34,16 +34,16 @@ using detail::ParentDir;
 
 // The contents of one file, shared by its name and every open handle.
 struct MemFile {
-  mutable absl::Mutex mu;
+  mutable kv::Mutex mu;
   std::string data ABSL_GUARDED_BY(mu);
 
   std::uint64_t Size() const {
-    absl::MutexLock l(&mu);
+    kv::MutexLock l(&mu);
     return data.size();
   }
   // Copies up to n bytes at offset into scratch; returns the count.
   std::size_t ReadAt(std::uint64_t offset, std::size_t n, char* scratch) const {
-    absl::MutexLock l(&mu);
+    kv::MutexLock l(&mu);
     if (offset >= data.size()) return 0;
     const std::size_t len = std::min<std::uint64_t>(n, data.size() - offset);
     std::copy_n(data.data() + offset, len, scratch);
@@ -91,7 +91,7 @@ class MemWritableFile final : public WritableFile {
 
   absl::Status Append(std::string_view data) override {
     if (closed_) return Closed();
-    absl::MutexLock l(&file_->mu);
+    kv::MutexLock l(&file_->mu);
     file_->data.append(data.data(), data.size());
     return absl::OkStatus();
   }
@@ -114,7 +114,7 @@ class MemWritableFile final : public WritableFile {
 
 // Locked paths; shared with the FileLock objects, which may outlive the FS.
 struct MemLockTable {
-  absl::Mutex mu;
+  kv::Mutex mu;
   std::set<std::string> paths ABSL_GUARDED_BY(mu);
 };
 
@@ -123,7 +123,7 @@ class MemFileLock final : public FileLock {
   MemFileLock(std::shared_ptr<MemLockTable> table, std::string key)
       : table_(std::move(table)), key_(std::move(key)) {}
   ~MemFileLock() override {
-    absl::MutexLock l(&table_->mu);
+    kv::MutexLock l(&table_->mu);
     table_->paths.erase(key_);
   }
 
@@ -136,7 +136,7 @@ class MemFileSystem final : public FileSystem {
  public:
   absl::StatusOr<std::unique_ptr<SequentialFile>> NewSequentialFile(
       const std::string& path) override {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     auto file = FindFileLocked(NormalizePath(path), path);
     if (!file.ok()) return file.status();
     return std::make_unique<MemSequentialFile>(*std::move(file));
@@ -144,18 +144,18 @@ class MemFileSystem final : public FileSystem {
 
   absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
       const std::string& path) override {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     auto file = FindFileLocked(NormalizePath(path), path);
     if (!file.ok()) return file.status();
     return std::make_unique<MemRandomAccessFile>(*std::move(file));
   }
 
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     auto file = OpenOrCreateLocked(NormalizePath(path), path);
     if (!file.ok()) return file.status();
     {
-      absl::MutexLock fl(&(*file)->mu);
+      kv::MutexLock fl(&(*file)->mu);
       (*file)->data.clear();
     }
     return std::make_unique<MemWritableFile>(path, *std::move(file));
@@ -163,20 +163,20 @@ class MemFileSystem final : public FileSystem {
 
   absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
       const std::string& path) override {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     auto file = OpenOrCreateLocked(NormalizePath(path), path);
     if (!file.ok()) return file.status();
     return std::make_unique<MemWritableFile>(path, *std::move(file));
   }
 
   bool FileExists(const std::string& path) override {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     const std::string p = NormalizePath(path);
     return files_.count(p) != 0 || IsDirLocked(p);
   }
 
   absl::StatusOr<std::vector<std::string>> GetChildren(const std::string& dir) override {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     const std::string d = NormalizePath(dir);
     if (!IsDirLocked(d)) return IoError("opendir", dir, files_.count(d) ? ENOTDIR : ENOENT);
     std::vector<std::string> out;
@@ -190,14 +190,14 @@ class MemFileSystem final : public FileSystem {
   }
 
   absl::StatusOr<std::uint64_t> GetFileSize(const std::string& path) override {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     auto file = FindFileLocked(NormalizePath(path), path);
     if (!file.ok()) return file.status();
     return (*file)->Size();
   }
 
   absl::Status RemoveFile(const std::string& path) override {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     const std::string p = NormalizePath(path);
     if (IsDirLocked(p)) return IoError("unlink", path, EISDIR);
     if (files_.erase(p) == 0) return IoError("unlink", path, ENOENT);
@@ -205,7 +205,7 @@ class MemFileSystem final : public FileSystem {
   }
 
   absl::Status CreateDir(const std::string& dir) override {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     const std::string d = NormalizePath(dir);
     // Collect the missing ancestors, deepest first, then create them.
     std::vector<std::string> missing;
@@ -218,7 +218,7 @@ class MemFileSystem final : public FileSystem {
   }
 
   absl::Status RemoveDir(const std::string& dir) override {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     const std::string d = NormalizePath(dir);
     if (files_.count(d) != 0) return IoError("rmdir", dir, ENOTDIR);
     if (!IsDirLocked(d)) return IoError("rmdir", dir, ENOENT);
@@ -234,7 +234,7 @@ class MemFileSystem final : public FileSystem {
   }
 
   absl::Status RenameFile(const std::string& from, const std::string& to) override {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     const std::string f = NormalizePath(from);
     const std::string t = NormalizePath(to);
     const std::string what = absl::StrCat(from, " -> ", to);
@@ -250,16 +250,16 @@ class MemFileSystem final : public FileSystem {
   }
 
   absl::Status TruncateFile(const std::string& path, std::uint64_t size) override {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     auto file = FindFileLocked(NormalizePath(path), path);
     if (!file.ok()) return file.status();
-    absl::MutexLock fl(&(*file)->mu);
+    kv::MutexLock fl(&(*file)->mu);
     (*file)->data.resize(size, '\0');
     return absl::OkStatus();
   }
 
   absl::Status SyncDir(const std::string& dir) override {
-    absl::MutexLock l(&mu_);
+    kv::MutexLock l(&mu_);
     const std::string d = NormalizePath(dir);
     if (!IsDirLocked(d)) return IoError("open", dir, files_.count(d) ? ENOTDIR : ENOENT);
     return absl::OkStatus();
@@ -268,11 +268,11 @@ class MemFileSystem final : public FileSystem {
   absl::StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
     const std::string p = NormalizePath(path);
     {
-      absl::MutexLock l(&mu_);
+      kv::MutexLock l(&mu_);
       auto file = OpenOrCreateLocked(p, path);
       if (!file.ok()) return file.status();
     }
-    absl::MutexLock l(&locks_->mu);
+    kv::MutexLock l(&locks_->mu);
     if (!locks_->paths.insert(p).second) {
       return absl::FailedPreconditionError(absl::StrCat("lock ", path, ": already held"));
     }
@@ -306,7 +306,7 @@ class MemFileSystem final : public FileSystem {
     return file;
   }
 
-  absl::Mutex mu_;
+  kv::Mutex mu_;
   std::map<std::string, std::shared_ptr<MemFile>> files_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> dirs_ ABSL_GUARDED_BY(mu_);  // besides "/" and "."
   const std::shared_ptr<MemLockTable> locks_ = std::make_shared<MemLockTable>();
