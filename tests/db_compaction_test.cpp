@@ -48,6 +48,27 @@ std::multimap<std::string, ParsedInternalKey> TableEntries(FileSystem& fs, const
   return out;
 }
 
+// Number of .sst files in the directory.
+int CountTableFiles(FileSystem& fs, const std::string& dir) {
+  auto names = fs.GetChildren(dir);
+  REQUIRE_OK(names);
+  int n = 0;
+  for (const std::string& name : *names) {
+    auto parsed = detail::ParseFileName(name);
+    if (parsed && parsed->kind == detail::FileKind::kTable) ++n;
+  }
+  return n;
+}
+
+// Sum of kv.num-files-at-level<N> over every level.
+int FilesInLevels(DB& db, int num_levels) {
+  int n = 0;
+  for (int level = 0; level < num_levels; ++level) {
+    n += std::stoi(db.GetProperty("kv.num-files-at-level" + std::to_string(level)).value());
+  }
+  return n;
+}
+
 std::uint64_t TableBytes(FileSystem& fs, const std::string& dir) {
   std::uint64_t total = 0;
   auto children = fs.GetChildren(dir);
@@ -138,8 +159,8 @@ TEST_CASE("deleted and expired data leaves the disk after CompactRange", "[db][c
   const std::string value(100, 'v');
   for (int i = 0; i < 10000; ++i) REQUIRE_OK(db->Put("del" + std::to_string(i), value));
   for (int i = 0; i < 10000; ++i) {
-    REQUIRE_OK(db->Put(WriteOptions{.ttl = std::chrono::seconds(60)}, "ttl" + std::to_string(i),
-                       value));
+    REQUIRE_OK(
+        db->Put(WriteOptions{.ttl = std::chrono::seconds(60)}, "ttl" + std::to_string(i), value));
   }
   for (int i = 0; i < 1000; ++i) REQUIRE_OK(db->Put("keep" + std::to_string(i), value));
   REQUIRE_OK(db->CompactRange(std::nullopt, std::nullopt));
@@ -157,20 +178,8 @@ TEST_CASE("deleted and expired data leaves the disk after CompactRange", "[db][c
   auto entries = TableEntries(*fs, "/db", &storage);
   REQUIRE(entries.size() == 1000);
   // The per-level counts (properties and kv.stats) account for every table.
-  int files_in_levels = 0;
-  for (int level = 0; level < options.num_levels; ++level) {
-    files_in_levels +=
-        std::stoi(db->GetProperty("kv.num-files-at-level" + std::to_string(level)).value());
-  }
-  int table_files = 0;
-  auto names = fs->GetChildren("/db");
-  REQUIRE_OK(names);
-  for (const std::string& name : *names) {
-    auto parsed = detail::ParseFileName(name);
-    if (parsed && parsed->kind == detail::FileKind::kTable) ++table_files;
-  }
-  REQUIRE(table_files > 0);
-  REQUIRE(files_in_levels == table_files);
+  REQUIRE(CountTableFiles(*fs, "/db") > 0);
+  REQUIRE(FilesInLevels(*db, options.num_levels) == CountTableFiles(*fs, "/db"));
   INFO(db->GetProperty("kv.stats").value());
   REQUIRE(db->GetProperty("kv.stats").value().find("L6") != std::string::npos);
   REQUIRE(db->Get("keep7").value() == value);
@@ -182,8 +191,8 @@ TEST_CASE("an expired entry above an older value becomes a tombstone, never resu
           "[db][compaction][ttl]") {
   auto fs = NewMemFileSystem();
   auto clock = std::make_shared<ManualClock>();
-  Options options{.level0_compaction_trigger = 100, .level0_slowdown_trigger = 100,
-                  .level0_stop_trigger = 100};
+  Options options{
+      .level0_compaction_trigger = 100, .level0_slowdown_trigger = 100, .level0_stop_trigger = 100};
   options.file_system = fs;
   options.clock = clock;
   auto db = std::move(DB::Open(options, "/db")).value();
@@ -206,8 +215,10 @@ TEST_CASE("an expired entry above an older value becomes a tombstone, never resu
 
 TEST_CASE("sequential fills are moved, not rewritten; L0 stays bounded", "[db][compaction]") {
   auto fs = NewMemFileSystem();
-  Options options{.memtable_bytes = 64 << 10, .level0_compaction_trigger = 2,
-                  .level1_target_bytes = 256 << 10, .target_file_bytes = 64 << 10};
+  Options options{.memtable_bytes = 64 << 10,
+                  .level0_compaction_trigger = 2,
+                  .level1_target_bytes = 256 << 10,
+                  .target_file_bytes = 64 << 10};
   options.file_system = fs;
   auto db = std::move(DB::Open(options, "/db")).value();
   const std::string value(100, 'v');
@@ -234,8 +245,10 @@ TEST_CASE("L0 slowdowns are applied and counted in kv.stats and kv.prometheus",
           "[db][compaction][stall]") {
   // Slow down from the first L0 file on: every write that finds an L0 file
   // waiting for compaction is delayed once.
-  Options options{.memtable_bytes = 16 << 10, .level0_compaction_trigger = 1,
-                  .level0_slowdown_trigger = 1, .level0_stop_trigger = 8};
+  Options options{.memtable_bytes = 16 << 10,
+                  .level0_compaction_trigger = 1,
+                  .level0_slowdown_trigger = 1,
+                  .level0_stop_trigger = 8};
   options.file_system = NewMemFileSystem();
   auto db = std::move(DB::Open(options, "/db")).value();
   for (int i = 0; i < 3000; ++i) REQUIRE_OK(db->Put("k" + std::to_string(i), std::string(64, 'x')));
@@ -250,20 +263,24 @@ TEST_CASE("L0 slowdowns are applied and counted in kv.stats and kv.prometheus",
 TEST_CASE("closing during background compaction is prompt and loses nothing",
           "[db][compaction][close]") {
   auto fs = NewMemFileSystem();
-  Options options{.memtable_bytes = 32 << 10, .level0_compaction_trigger = 2,
-                  .level1_target_bytes = 64 << 10, .target_file_bytes = 16 << 10};
+  Options options{.memtable_bytes = 32 << 10,
+                  .level0_compaction_trigger = 2,
+                  .level1_target_bytes = 64 << 10,
+                  .target_file_bytes = 16 << 10};
   options.file_system = fs;
   for (int round = 0; round < 5; ++round) {
     auto db = std::move(DB::Open(options, "/db")).value();
     for (int i = 0; i < 2000; ++i) {
-      REQUIRE_OK(db->Put("r" + std::to_string(round) + "-" + std::to_string(i), std::string(50, 'v')));
+      REQUIRE_OK(
+          db->Put("r" + std::to_string(round) + "-" + std::to_string(i), std::string(50, 'v')));
     }
     db.reset();  // background work is most likely mid-compaction here
   }
   // Reopen with triggers that schedule no background work, so the directory
   // listing below cannot race with a new compaction's output.
   Options quiet = options;
-  quiet.level0_compaction_trigger = quiet.level0_slowdown_trigger = quiet.level0_stop_trigger = 1000;
+  quiet.level0_compaction_trigger = quiet.level0_slowdown_trigger = quiet.level0_stop_trigger =
+      1000;
   quiet.level1_target_bytes = 1ull << 40;
   auto db = std::move(DB::Open(quiet, "/db")).value();
   for (int round = 0; round < 5; ++round) {
@@ -274,30 +291,21 @@ TEST_CASE("closing during background compaction is prompt and loses nothing",
   }
   // Abandoned compaction outputs were removed at Open: every table on disk
   // belongs to a level.
-  int files_in_levels = 0;
-  for (int level = 0; level < options.num_levels; ++level) {
-    files_in_levels +=
-        std::stoi(db->GetProperty("kv.num-files-at-level" + std::to_string(level)).value());
-  }
-  int table_files = 0;
-  auto names = fs->GetChildren("/db");
-  REQUIRE_OK(names);
-  for (const std::string& name : *names) {
-    auto parsed = detail::ParseFileName(name);
-    if (parsed && parsed->kind == detail::FileKind::kTable) ++table_files;
-  }
-  REQUIRE(files_in_levels == table_files);
+  REQUIRE(FilesInLevels(*db, options.num_levels) == CountTableFiles(*fs, "/db"));
 }
 
 TEST_CASE("readers and iterators run correctly during background compactions",
           "[db][compaction][concurrency]") {
-  Options options{.memtable_bytes = 32 << 10, .level0_compaction_trigger = 2,
-                  .level1_target_bytes = 128 << 10, .target_file_bytes = 32 << 10};
+  Options options{.memtable_bytes = 32 << 10,
+                  .level0_compaction_trigger = 2,
+                  .level1_target_bytes = 128 << 10,
+                  .target_file_bytes = 32 << 10};
   options.file_system = NewMemFileSystem();
   auto db = std::move(DB::Open(options, "/db")).value();
   // Stable keys: written once, never changed; readers check them while a
   // writer churns other keys and compactions run underneath.
-  for (int i = 0; i < 2000; ++i) REQUIRE_OK(db->Put("stable" + std::to_string(i), std::to_string(i)));
+  for (int i = 0; i < 2000; ++i)
+    REQUIRE_OK(db->Put("stable" + std::to_string(i), std::to_string(i)));
   std::atomic<bool> stop{false};
   std::atomic<int> errors{0};
   std::thread writer([&] {
