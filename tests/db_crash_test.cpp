@@ -34,8 +34,10 @@ std::string MarkerKey(std::uint64_t id) { return "batch" + std::to_string(id); }
 // The child: writes forever (until killed), from 3 threads, ids disjoint
 // per round and thread. Writes each acknowledged id to `ack_fd`.
 [[noreturn]] void ChildWriter(const std::string& dir, int ack_fd, std::uint64_t round) {
-  Options options{.memtable_bytes = 32 << 10, .level0_compaction_trigger = 2,
-                  .level1_target_bytes = 64 << 10, .target_file_bytes = 32 << 10};
+  Options options{.memtable_bytes = 32 << 10,
+                  .level0_compaction_trigger = 2,
+                  .level1_target_bytes = 64 << 10,
+                  .target_file_bytes = 32 << 10};
   auto db = DB::Open(options, dir);
   if (!db.ok()) _exit(3);
   std::vector<std::thread> threads;
@@ -98,7 +100,7 @@ TEST_CASE("crash: SIGKILL at random points loses no acknowledged batch", "[db][c
     int status = 0;
     waitpid(pid, &status, 0);
     REQUIRE(WIFSIGNALED(status));  // it was still writing, not failed
-    drain();  // acks written before the kill
+    drain();                       // acks written before the kill
     close(fds[0]);
 
     auto db = DB::Open({}, dir);

@@ -36,8 +36,8 @@ void Load(DB& db) {
 // moment the machine dies), then loses power and returns the file system to
 // reopen from.
 template <typename Prepare, typename Step>
-std::shared_ptr<FaultInjectionFileSystem> CrashDuring(FaultOp op, std::uint64_t n,
-                                                      Prepare prepare, Step step) {
+std::shared_ptr<FaultInjectionFileSystem> CrashDuring(FaultOp op, std::uint64_t n, Prepare prepare,
+                                                      Step step) {
   auto fs = std::make_shared<FaultInjectionFileSystem>(NewMemFileSystem());
   {
     std::unique_ptr<DB> db = prepare(fs);

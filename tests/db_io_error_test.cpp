@@ -517,8 +517,7 @@ TEST_CASE("io error: failing reads give errors, not wrong data", "[db][io_error]
 // merged DB iterator made that source drop out while the others went on, so
 // a scan yielded an OLDER version of a key (or a key deleted in the failing
 // table) as if it were current. The iterator now stops with the error.
-TEST_CASE("io error: a failing newer table must not expose older versions",
-          "[db][io_error]") {
+TEST_CASE("io error: a failing newer table must not expose older versions", "[db][io_error]") {
   Options o = test::SmallOptions(nullptr);
   o.level0_compaction_trigger = 8;
   o.block_cache_bytes = 0;

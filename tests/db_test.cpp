@@ -186,7 +186,7 @@ TEST_CASE("TTL: expiry via batch entry and WriteOptions, judged at read time", "
   WriteBatch batch;
   batch.Put("long", "l", std::chrono::seconds(100));
   batch.Put("forever", "f", std::chrono::seconds(0));  // explicit 0 wins over WriteOptions::ttl
-  batch.Put("default", "d");                            // inherits WriteOptions::ttl
+  batch.Put("default", "d");                           // inherits WriteOptions::ttl
   REQUIRE_OK(db->Write(WriteOptions{.ttl = std::chrono::seconds(50)}, batch));
 
   clock->Advance(9'000'000);
@@ -212,7 +212,8 @@ TEST_CASE("TTL: expiry via batch entry and WriteOptions, judged at read time", "
   REQUIRE(db->Get("forever").value() == "f");
   REQUIRE(ScanAll(*db) == std::vector<std::string>{"forever=f"});
 
-  REQUIRE(absl::IsInvalidArgument(db->Put(WriteOptions{.ttl = std::chrono::seconds(-1)}, "k", "v")));
+  REQUIRE(
+      absl::IsInvalidArgument(db->Put(WriteOptions{.ttl = std::chrono::seconds(-1)}, "k", "v")));
   WriteBatch negative;
   negative.Put("k", "v", std::chrono::seconds(-5));
   REQUIRE(absl::IsInvalidArgument(db->Write({}, negative)));

@@ -11,17 +11,17 @@
 #include "absl/status/statusor.h"
 
 // REQUIRE that a Status (or StatusOr) is OK, printing it if not.
-#define REQUIRE_OK(expr)                                   \
-  do {                                                     \
+#define REQUIRE_OK(expr)                                               \
+  do {                                                                 \
     const ::absl::Status kv_test_status_ = ::kv::test::ToStatus(expr); \
-    INFO(kv_test_status_.ToString());                      \
-    REQUIRE(kv_test_status_.ok());                         \
+    INFO(kv_test_status_.ToString());                                  \
+    REQUIRE(kv_test_status_.ok());                                     \
   } while (false)
-#define CHECK_OK(expr)                                     \
-  do {                                                     \
+#define CHECK_OK(expr)                                                 \
+  do {                                                                 \
     const ::absl::Status kv_test_status_ = ::kv::test::ToStatus(expr); \
-    INFO(kv_test_status_.ToString());                      \
-    CHECK(kv_test_status_.ok());                           \
+    INFO(kv_test_status_.ToString());                                  \
+    CHECK(kv_test_status_.ok());                                       \
   } while (false)
 
 namespace kv::test {

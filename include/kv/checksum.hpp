@@ -37,9 +37,7 @@ inline std::uint32_t Checksum32(std::string_view data) {
 
 // Rotate and add a constant so a stored checksum never equals the checksum
 // of the bytes that contain it.
-inline std::uint32_t MaskChecksum(std::uint32_t c) {
-  return ((c >> 15) | (c << 17)) + 0xa282ead8u;
-}
+inline std::uint32_t MaskChecksum(std::uint32_t c) { return ((c >> 15) | (c << 17)) + 0xa282ead8u; }
 inline std::uint32_t UnmaskChecksum(std::uint32_t m) {
   const std::uint32_t rot = m - 0xa282ead8u;
   return (rot >> 17) | (rot << 15);

@@ -148,8 +148,8 @@ class DB {
   // Opens (or creates, per options) the DB in `dir`. A directory is open by
   // at most one DB at a time, across processes: a second Open fails with
   // kFailedPrecondition and touches nothing.
-  [[nodiscard]] static absl::StatusOr<std::unique_ptr<DB>> Open(
-      const Options& options, const std::filesystem::path& dir);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<DB>> Open(const Options& options,
+                                                                const std::filesystem::path& dir);
 
   // Removes kv's own files from `dir` (and `dir` itself if then empty).
   // kFailedPrecondition if the DB is open.

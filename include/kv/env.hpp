@@ -99,11 +99,9 @@ class FileSystem {
   // Removes an empty directory.
   [[nodiscard]] virtual absl::Status RemoveDir(const std::string& dir) = 0;
   // Atomically replaces `to` with `from`. Durable only after SyncDir.
-  [[nodiscard]] virtual absl::Status RenameFile(const std::string& from,
-                                                const std::string& to) = 0;
+  [[nodiscard]] virtual absl::Status RenameFile(const std::string& from, const std::string& to) = 0;
   // Shrinks (or extends with zeros) the file to `size` bytes.
-  [[nodiscard]] virtual absl::Status TruncateFile(const std::string& path,
-                                                  std::uint64_t size) = 0;
+  [[nodiscard]] virtual absl::Status TruncateFile(const std::string& path, std::uint64_t size) = 0;
   // Makes the directory's entries (creations, renames, removals) durable.
   [[nodiscard]] virtual absl::Status SyncDir(const std::string& dir) = 0;
   // Takes an exclusive lock on `path` (creating it if needed) that conflicts

@@ -22,10 +22,10 @@ inline absl::string_view Sv(std::string_view s) { return absl::string_view(s.dat
 
 // Evaluates `expr` (an absl::Status) once; returns it from the enclosing
 // function if it is not OK.
-#define KV_RETURN_IF_ERROR(expr)                      \
-  do {                                                \
-    ::absl::Status kv_status_ = (expr);               \
-    if (!kv_status_.ok()) return kv_status_;          \
+#define KV_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status kv_status_ = (expr);      \
+    if (!kv_status_.ok()) return kv_status_; \
   } while (false)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); returns its status if not OK,

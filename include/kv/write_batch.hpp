@@ -31,8 +31,8 @@
 namespace kv {
 
 // Limits, enforced by DB::Write with kInvalidArgument.
-inline constexpr std::size_t kMaxKeyBytes = std::size_t{1} << 20;     // 1 MiB
-inline constexpr std::size_t kMaxValueBytes = std::size_t{1} << 30;   // 1 GiB
+inline constexpr std::size_t kMaxKeyBytes = std::size_t{1} << 20;    // 1 MiB
+inline constexpr std::size_t kMaxValueBytes = std::size_t{1} << 30;  // 1 GiB
 
 namespace detail {
 class WriteBatchInternal;

@@ -90,8 +90,8 @@ inline absl::Status WriteBatchInternal::Iterate(std::string_view contents, Batch
     in.remove_prefix(1);
     std::string_view key, value;
     auto bad = [&](std::string_view what) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("malformed write batch entry at batch offset ", entry_offset, ": ", kv::Sv(what)));
+      return absl::InvalidArgumentError(absl::StrCat("malformed write batch entry at batch offset ",
+                                                     entry_offset, ": ", kv::Sv(what)));
     };
     if (!GetLengthPrefixed(&in, &key)) return bad("bad key");
     switch (tag) {

@@ -119,8 +119,9 @@ absl::Status DBImpl::RunCompactionLocked(bool* did_work) {
   std::string outs;
   for (const FileMetaData& f : outputs) absl::StrAppend(&outs, " ", f.number);
   info_log_->Log("compacted L", c->level, " -> L", c->output_level, manual ? " (manual)" : "",
-                 ": inputs", inputs, " (", bytes_read, " bytes), outputs", outs.empty() ? " none" : outs,
-                 " (", bytes_written, " bytes), ", clock_->MonotonicMicros() - start, " us");
+                 ": inputs", inputs, " (", bytes_read, " bytes), outputs",
+                 outs.empty() ? " none" : outs, " (", bytes_written, " bytes), ",
+                 clock_->MonotonicMicros() - start, " us");
   DeleteObsoleteFilesLocked();
   return absl::OkStatus();
 }
@@ -206,8 +207,8 @@ absl::Status DBImpl::RunCompactionJobLocked(const CompactionInputs& c, const Ver
     // Decide this version's fate.
     bool drop = false;
     bool as_tombstone = false;
-    const bool shadowed = newer_seq_of_key != kMaxSequenceNumber &&
-                          horizon.Shadows(newer_seq_of_key, k.sequence);
+    const bool shadowed =
+        newer_seq_of_key != kMaxSequenceNumber && horizon.Shadows(newer_seq_of_key, k.sequence);
     const bool expired = k.type == ValueType::kValueWithExpiry &&
                          IsExpired(k.type, input.value(), horizon.expiry_horizon_micros);
     if (shadowed) {

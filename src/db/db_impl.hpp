@@ -73,8 +73,7 @@ class DBImpl final : public DB {
   std::unique_ptr<const Snapshot> GetSnapshot() override ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Flush() override ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status CompactRange(std::optional<std::string_view> begin,
-                            std::optional<std::string_view> end) override
-      ABSL_LOCKS_EXCLUDED(mu_);
+                            std::optional<std::string_view> end) override ABSL_LOCKS_EXCLUDED(mu_);
   std::optional<std::string> GetProperty(std::string_view name) override ABSL_LOCKS_EXCLUDED(mu_);
 
   // Open's work after construction: lock, recover, start background work.
@@ -103,8 +102,7 @@ class DBImpl final : public DB {
 
   // --- write path (db_write.cpp) ---
   // Makes sure mem_ has room for a write, switching memtables or stalling.
-  [[nodiscard]] absl::Status MakeRoomForWriteLocked(bool force)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  [[nodiscard]] absl::Status MakeRoomForWriteLocked(bool force) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Merges the batches of the writers at the front of the queue (starting
   // with the leader's) into group_batch_; returns the last writer included.
   Writer* BuildGroupLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -124,8 +122,7 @@ class DBImpl final : public DB {
                                                     const ReaderHorizon& horizon,
                                                     FileMetaData* meta);
   // Runs one compaction if the picker (or a manual request) has one.
-  [[nodiscard]] absl::Status RunCompactionLocked(bool* did_work)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  [[nodiscard]] absl::Status RunCompactionLocked(bool* did_work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Merges the inputs of `c` into new tables at c.output_level (appended to
   // *outputs, also on failure, so their numbers can be released). Releases
   // mu_ for the I/O.

@@ -152,8 +152,8 @@ absl::Status DBImpl::Recover() {
 
   visible_sequence_.store(versions_->last_sequence(), std::memory_order_release);
   DeleteObsoleteFilesLocked();
-  info_log_->Log("opened: last sequence ", versions_->last_sequence(), ", WAL ", wal_number_,
-                 ", ", versions_->current()->DebugString());
+  info_log_->Log("opened: last sequence ", versions_->last_sequence(), ", WAL ", wal_number_, ", ",
+                 versions_->current()->DebugString());
   bg_thread_ = std::thread([this] { BackgroundThreadMain(); });
   return absl::OkStatus();
 }
@@ -187,7 +187,8 @@ absl::Status DBImpl::ReplayWals(const std::vector<std::uint64_t>& wal_numbers) {
     KV_RETURN_IF_ERROR(FlushMemTableDuringRecovery(&edit));
   }
   if (!wal_numbers.empty() || !edit.new_files().empty()) {
-    KV_RETURN_IF_ERROR(fs_->SyncDir(dir_));  // the new tables' names, before the manifest names them
+    KV_RETURN_IF_ERROR(
+        fs_->SyncDir(dir_));  // the new tables' names, before the manifest names them
     edit.SetLogNumber(wal_number_);
     KV_RETURN_IF_ERROR(versions_->LogAndApply(&edit, &mu_));
   }
@@ -271,9 +272,9 @@ absl::Status DBImpl::ReplayOneWal(std::uint64_t number, bool is_last, VersionEdi
     // Corruption, or a torn record in a WAL that is not the newest.
     absl::Status s = outcome == wal::ReadOutcome::kCorruption
                          ? reader.status()
-                         : absl::DataLossError(absl::StrCat(
-                               path, ": truncated record at offset ", reader.valid_prefix_end(),
-                               " in a WAL that is not the newest"));
+                         : absl::DataLossError(absl::StrCat(path, ": truncated record at offset ",
+                                                            reader.valid_prefix_end(),
+                                                            " in a WAL that is not the newest"));
     if (options_.paranoid_checks) return s;
     DBStats::Add(stats_.recovery_dropped_bytes, tail);
     versions_->SetLastSequence(versions_->last_sequence() + tail);

@@ -44,13 +44,14 @@ std::string DBImpl::StatsString() {
     }
     absl::StrAppend(&out, "Memtable bytes: ", mem_->ApproximateMemoryUsage(),
                     imm_ != nullptr ? " (+ one immutable memtable being flushed)" : "", "\n");
-    absl::StrAppend(&out, "Last sequence: ", versions_->last_sequence(), ", live WAL: ",
-                    wal_number_, ", live snapshots/iterators: ", snapshots_->size(), "\n");
+    absl::StrAppend(&out, "Last sequence: ", versions_->last_sequence(),
+                    ", live WAL: ", wal_number_, ", live snapshots/iterators: ", snapshots_->size(),
+                    "\n");
     if (!bg_error_.ok()) absl::StrAppend(&out, "Background error: ", bg_error_.ToString(), "\n");
   }
   const std::uint64_t user_bytes = g(st.bytes_written);
-  absl::StrAppend(&out, "Writes: ", g(st.writes), " (", g(st.write_entries), " entries: ",
-                  g(st.puts), " puts, ", g(st.deletes), " deletes), ", user_bytes,
+  absl::StrAppend(&out, "Writes: ", g(st.writes), " (", g(st.write_entries),
+                  " entries: ", g(st.puts), " puts, ", g(st.deletes), " deletes), ", user_bytes,
                   " user bytes, ", g(st.write_errors), " failed\n");
   const std::uint64_t records = g(st.wal_records);
   absl::StrAppendFormat(&out, "WAL: %d records, %d bytes, %d syncs, %.2f writers per group\n",
@@ -64,12 +65,12 @@ std::string DBImpl::StatsString() {
                   " bytes); compactions: ", g(st.compactions), " (read ",
                   g(st.compaction_bytes_read), " bytes, wrote ", g(st.compaction_bytes_written),
                   " bytes), trivial moves: ", g(st.trivial_moves), "\n");
-  absl::StrAppendFormat(&out, "Write amplification (table bytes written / user bytes): %.2f\n",
-                        user_bytes == 0 ? 0.0
-                                        : static_cast<double>(table_bytes_written) /
-                                              static_cast<double>(user_bytes));
-  absl::StrAppend(&out, "Stalls: ", g(st.stall_count), " stops (", g(st.stall_micros),
-                  " us), ", g(st.slowdown_count), " slowdowns (", g(st.slowdown_micros), " us)\n");
+  absl::StrAppendFormat(
+      &out, "Write amplification (table bytes written / user bytes): %.2f\n",
+      user_bytes == 0 ? 0.0
+                      : static_cast<double>(table_bytes_written) / static_cast<double>(user_bytes));
+  absl::StrAppend(&out, "Stalls: ", g(st.stall_count), " stops (", g(st.stall_micros), " us), ",
+                  g(st.slowdown_count), " slowdowns (", g(st.slowdown_micros), " us)\n");
   absl::StrAppend(&out, "Recovery: ", g(st.recovered_records), " WAL records replayed, ",
                   g(st.recovery_torn_tail_bytes), " torn-tail bytes dropped, ",
                   g(st.recovery_dropped_bytes), " bytes dropped as corruption, ",
@@ -108,8 +109,7 @@ std::string DBImpl::PrometheusText() {
                "Writers served by group commits (divide by wal_records_total for group size).",
                g(st.group_commit_writers));
   AppendMetric(&out, "gets_total", "counter", "Get calls.", g(st.gets));
-  AppendMetric(&out, "get_hits_total", "counter", "Get calls that found a value.",
-               g(st.get_hits));
+  AppendMetric(&out, "get_hits_total", "counter", "Get calls that found a value.", g(st.get_hits));
   AppendMetric(&out, "bytes_read_total", "counter", "Value bytes returned by Get.",
                g(st.bytes_read));
   AppendMetric(&out, "iterators_created_total", "counter", "Iterators created.",
@@ -120,8 +120,8 @@ std::string DBImpl::PrometheusText() {
   AppendMetric(&out, "compactions_total", "counter", "Compactions run.", g(st.compactions));
   AppendMetric(&out, "compaction_bytes_read_total", "counter", "Bytes read by compactions.",
                g(st.compaction_bytes_read));
-  AppendMetric(&out, "compaction_bytes_written_total", "counter",
-               "Bytes written by compactions.", g(st.compaction_bytes_written));
+  AppendMetric(&out, "compaction_bytes_written_total", "counter", "Bytes written by compactions.",
+               g(st.compaction_bytes_written));
   AppendMetric(&out, "stalls_total", "counter", "Writes stopped until background work caught up.",
                g(st.stall_count));
   AppendMetric(&out, "stall_micros_total", "counter", "Microseconds writes spent stopped.",
@@ -142,7 +142,8 @@ std::string DBImpl::PrometheusText() {
   for (int level = 0; level < v->num_levels(); ++level) {
     absl::StrAppend(&out, "kv_level_files{level=\"", level, "\"} ", v->NumFiles(level), "\n");
   }
-  absl::StrAppend(&out, "# HELP kv_level_bytes Table bytes per level.\n# TYPE kv_level_bytes gauge\n");
+  absl::StrAppend(&out,
+                  "# HELP kv_level_bytes Table bytes per level.\n# TYPE kv_level_bytes gauge\n");
   for (int level = 0; level < v->num_levels(); ++level) {
     absl::StrAppend(&out, "kv_level_bytes{level=\"", level, "\"} ", v->LevelBytes(level), "\n");
   }

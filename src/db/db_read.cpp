@@ -70,26 +70,24 @@ absl::Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::
   absl::Status io;
   view.version->ForEachFileContaining(key, [&](int /*level*/, const FileRef& file) {
     state = State::kNotInTable;
-    io = table_cache_->Get(options, *file, seek_key,
-                           [&](std::string_view ikey, std::string_view stored) {
-                             ParsedInternalKey parsed;
-                             if (!ParseInternalKey(ikey, &parsed)) {
-                               state = State::kCorrupt;
-                               return false;
-                             }
-                             if (parsed.user_key != key) return false;  // not in this table
-                             if (parsed.type == ValueType::kDeletion ||
-                                 IsExpired(parsed.type, stored, now)) {
-                               state = State::kDeleted;
-                             } else {
-                               const std::string_view v = parsed.type == ValueType::kValueWithExpiry
-                                                              ? stored.substr(kExpiryBytes)
-                                                              : stored;
-                               value->assign(v.data(), v.size());
-                               state = State::kFound;
-                             }
-                             return false;
-                           });
+    io = table_cache_->Get(
+        options, *file, seek_key, [&](std::string_view ikey, std::string_view stored) {
+          ParsedInternalKey parsed;
+          if (!ParseInternalKey(ikey, &parsed)) {
+            state = State::kCorrupt;
+            return false;
+          }
+          if (parsed.user_key != key) return false;  // not in this table
+          if (parsed.type == ValueType::kDeletion || IsExpired(parsed.type, stored, now)) {
+            state = State::kDeleted;
+          } else {
+            const std::string_view v =
+                parsed.type == ValueType::kValueWithExpiry ? stored.substr(kExpiryBytes) : stored;
+            value->assign(v.data(), v.size());
+            state = State::kFound;
+          }
+          return false;
+        });
     if (!io.ok()) return false;
     return state == State::kNotInTable;  // keep looking only if this table had nothing
   });
@@ -98,15 +96,15 @@ absl::Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::
     case State::kFound:
       return found();
     case State::kCorrupt:
-      return absl::DataLossError(absl::StrCat("malformed internal key in a table while reading key"));
+      return absl::DataLossError(
+          absl::StrCat("malformed internal key in a table while reading key"));
     default:
       return not_found();
   }
 }
 
 std::unique_ptr<const Snapshot> DBImpl::GetSnapshot() {
-  return snapshots_->Create(visible_sequence_.load(std::memory_order_acquire),
-                            clock_->NowMicros());
+  return snapshots_->Create(visible_sequence_.load(std::memory_order_acquire), clock_->NowMicros());
 }
 
 namespace {

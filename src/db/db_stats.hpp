@@ -16,20 +16,20 @@ struct DBStats {
   static std::uint64_t Get(const Counter& c) { return c.load(std::memory_order_relaxed); }
 
   // Write path.
-  Counter writes{0};             // DB::Write calls that succeeded (incl. Put/Delete)
-  Counter write_entries{0};      // entries (puts + deletes) written
+  Counter writes{0};         // DB::Write calls that succeeded (incl. Put/Delete)
+  Counter write_entries{0};  // entries (puts + deletes) written
   Counter puts{0};
   Counter deletes{0};
-  Counter bytes_written{0};      // user key + value bytes written
-  Counter wal_records{0};        // WAL records = write groups
-  Counter wal_bytes{0};          // bytes appended to WALs
-  Counter wal_syncs{0};          // fdatasync calls on WALs
+  Counter bytes_written{0};         // user key + value bytes written
+  Counter wal_records{0};           // WAL records = write groups
+  Counter wal_bytes{0};             // bytes appended to WALs
+  Counter wal_syncs{0};             // fdatasync calls on WALs
   Counter group_commit_writers{0};  // writers served by group leaders (sum of group sizes)
   Counter write_errors{0};
   // Read path.
   Counter gets{0};
   Counter get_hits{0};
-  Counter bytes_read{0};         // value bytes returned by Get
+  Counter bytes_read{0};  // value bytes returned by Get
   Counter iterators_created{0};
   // Recovery.
   Counter recovered_records{0};

@@ -168,7 +168,7 @@ DBImpl::Writer* DBImpl::BuildGroupLocked() {
 
   for (auto it = writers_.begin() + 1; it != writers_.end(); ++it) {
     Writer* w = *it;
-    if (w->batch == nullptr) break;  // a Flush() request: it must lead on its own
+    if (w->batch == nullptr) break;       // a Flush() request: it must lead on its own
     if (w->sync && !leader->sync) break;  // a non-sync leader does not sync others' writes
     size += w->batch->ApproximateSize();
     if (size > cap) break;

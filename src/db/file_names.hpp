@@ -28,16 +28,25 @@
 
 namespace kv::detail {
 
-enum class FileKind { kWal, kTable, kManifest, kCurrent, kLock, kInfoLog, kOldInfoLog, kTemp, kDroppedWal, kOrphanTable };
+enum class FileKind {
+  kWal,
+  kTable,
+  kManifest,
+  kCurrent,
+  kLock,
+  kInfoLog,
+  kOldInfoLog,
+  kTemp,
+  kDroppedWal,
+  kOrphanTable
+};
 
 inline constexpr std::string_view kCurrentFileName = "CURRENT";
 inline constexpr std::string_view kLockFileName = "LOCK";
 inline constexpr std::string_view kInfoLogFileName = "LOG";
 inline constexpr std::string_view kOldInfoLogFileName = "LOG.old";
 
-inline std::string WalFileName(std::uint64_t number) {
-  return absl::StrFormat("%06d.wal", number);
-}
+inline std::string WalFileName(std::uint64_t number) { return absl::StrFormat("%06d.wal", number); }
 inline std::string TableFileName(std::uint64_t number) {
   return absl::StrFormat("%06d.sst", number);
 }

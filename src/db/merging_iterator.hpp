@@ -102,7 +102,8 @@ class MergingIterator final : public Iterator {
     current_ = nullptr;
     if (AnyChildFailed()) return;
     for (auto& c : children_) {
-      if (c->Valid() && (current_ == nullptr || CompareInternalKeys(c->key(), current_->key()) < 0)) {
+      if (c->Valid() &&
+          (current_ == nullptr || CompareInternalKeys(c->key(), current_->key()) < 0)) {
         current_ = c.get();
       }
     }
@@ -111,7 +112,8 @@ class MergingIterator final : public Iterator {
     current_ = nullptr;
     if (AnyChildFailed()) return;
     for (auto& c : children_) {
-      if (c->Valid() && (current_ == nullptr || CompareInternalKeys(c->key(), current_->key()) > 0)) {
+      if (c->Valid() &&
+          (current_ == nullptr || CompareInternalKeys(c->key(), current_->key()) > 0)) {
         current_ = c.get();
       }
     }

@@ -17,14 +17,14 @@
 namespace kv::detail {
 
 struct ReaderHorizon {
-  std::vector<SequenceNumber> snapshots;      // ascending
-  std::uint64_t expiry_horizon_micros = 0;    // expired before this for every reader
+  std::vector<SequenceNumber> snapshots;    // ascending
+  std::uint64_t expiry_horizon_micros = 0;  // expired before this for every reader
 
   // Index of the stripe holding `seq`: the first snapshot >= seq, or
   // snapshots.size() for the stripe only "now" sees.
   std::size_t Stripe(SequenceNumber seq) const {
-    return static_cast<std::size_t>(
-        std::lower_bound(snapshots.begin(), snapshots.end(), seq) - snapshots.begin());
+    return static_cast<std::size_t>(std::lower_bound(snapshots.begin(), snapshots.end(), seq) -
+                                    snapshots.begin());
   }
   // True if every reader sees `seq` or something newer.
   bool InOldestStripe(SequenceNumber seq) const { return Stripe(seq) == 0; }

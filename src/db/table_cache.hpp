@@ -34,7 +34,7 @@ class TableCache {
 
   // The reader of table `number` (opening it if needed).
   [[nodiscard]] absl::StatusOr<std::shared_ptr<SSTableReader>> FindTable(std::uint64_t number,
-                                                                        std::uint64_t file_size) {
+                                                                         std::uint64_t file_size) {
     const CacheKey key{number, 0};
     if (std::shared_ptr<const SSTableReader> cached = readers_.Lookup(key)) {
       return std::const_pointer_cast<SSTableReader>(cached);
@@ -42,7 +42,8 @@ class TableCache {
     const std::string path = JoinPath(dir_, TableFileName(number));
     auto file = fs_->NewRandomAccessFile(path);
     if (absl::IsNotFound(file.status())) {
-      return absl::DataLossError(absl::StrCat(path, ": table file listed in the manifest is missing"));
+      return absl::DataLossError(
+          absl::StrCat(path, ": table file listed in the manifest is missing"));
     }
     KV_RETURN_IF_ERROR(file.status());
     SSTableReaderOptions reader_options;
@@ -58,9 +59,9 @@ class TableCache {
 
   // Looks up `seek_key` (an internal key) in the table; see
   // SSTableReader::Get.
-  [[nodiscard]] absl::Status Get(const ReadOptions& options, const FileMetaData& file,
-                                 std::string_view seek_key,
-                                 const std::function<bool(std::string_view, std::string_view)>& fn) {
+  [[nodiscard]] absl::Status Get(
+      const ReadOptions& options, const FileMetaData& file, std::string_view seek_key,
+      const std::function<bool(std::string_view, std::string_view)>& fn) {
     KV_ASSIGN_OR_RETURN(std::shared_ptr<SSTableReader> table,
                         FindTable(file.number, file.file_size));
     return table->Get(ToTableOptions(options), seek_key, fn);
