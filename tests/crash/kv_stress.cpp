@@ -655,7 +655,12 @@ int Verify(const Args& a) {
     }
   }
   db->reset();  // close before recording, like a clean shutdown
-  if (!findings.empty()) AckLog(a.ack).Append(findings);
+  if (!findings.empty()) {
+    // The killed run may have left a partial last record: appending after it
+    // would glue the findings onto that line.
+    TrimPartialTail(a.ack);
+    AckLog(a.ack).Append(findings);
+  }
   std::printf("kv_stress verify: OK: %" PRIu64 " acknowledged ops over %" PRIu64
               " generations, %zu in flight, %zu live keys\n",
               acked_ops, last_gen, num_inflight, live);
