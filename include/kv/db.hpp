@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -142,6 +143,20 @@ class Snapshot {
   std::uint64_t read_time_micros_;
 };
 
+// Progress of DB::VerifyChecksums, reported after each table file.
+struct VerifyProgress {
+  std::uint64_t files_done = 0;   // table files verified so far
+  std::uint64_t files_total = 0;  // live table files when verification began
+  std::uint64_t bytes_done = 0;   // their bytes verified so far
+  std::uint64_t bytes_total = 0;
+  std::string current_file;  // the file just verified
+};
+
+struct VerifyOptions {
+  // Called after each file (from the calling thread). May be empty.
+  std::function<void(const VerifyProgress&)> progress = nullptr;
+};
+
 // The database. Safe to use from any number of threads at once.
 class DB {
  public:
@@ -193,6 +208,12 @@ class DB {
   // to the last level, and waits.
   [[nodiscard]] virtual absl::Status CompactRange(std::optional<std::string_view> begin,
                                                   std::optional<std::string_view> end) = 0;
+  // Reads every block of every live table file from disk (bypassing the
+  // block cache) and checks its checksum, the table's structure and its key
+  // order. OK if all is well; otherwise kDataLoss naming the file and the
+  // offset of the first bad block. Runs concurrently with reads and writes;
+  // tables created meanwhile are not checked.
+  [[nodiscard]] virtual absl::Status VerifyChecksums(const VerifyOptions& options = {}) = 0;
   // A DB property: "kv.stats", "kv.num-files-at-level<N>", "kv.prometheus".
   // nullopt if the name is unknown.
   [[nodiscard]] virtual std::optional<std::string> GetProperty(std::string_view name) = 0;

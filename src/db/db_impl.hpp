@@ -75,6 +75,7 @@ class DBImpl final : public DB {
   absl::Status CompactRange(std::optional<std::string_view> begin,
                             std::optional<std::string_view> end) override ABSL_LOCKS_EXCLUDED(mu_);
   std::optional<std::string> GetProperty(std::string_view name) override ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status VerifyChecksums(const VerifyOptions& options) override ABSL_LOCKS_EXCLUDED(mu_);
 
   // Open's work after construction: lock, recover, start background work.
   [[nodiscard]] absl::Status Recover() ABSL_LOCKS_EXCLUDED(mu_);
