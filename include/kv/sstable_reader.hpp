@@ -60,6 +60,9 @@ struct TableReadOptions {
   // Insert data blocks read from the file into the block cache (only those
   // whose checksum was verified).
   bool fill_cache = true;
+  // The caller has already asked KeyMayMatch for this lookup (to count the
+  // filter's verdicts): Get does not consult the filter again.
+  bool filter_checked = false;
 };
 
 struct SSTableReaderOptions {
@@ -116,7 +119,7 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
       }
       filter_key = ExtractUserKey(seek_key);
     }
-    if (!KeyMayMatch(filter_key)) return absl::OkStatus();
+    if (!ro.filter_checked && !KeyMayMatch(filter_key)) return absl::OkStatus();
     KV_ASSIGN_OR_RETURN(std::shared_ptr<const Block> index, IndexBlock());
     BlockIter idx(std::move(index), cmp_, &file_name_, footer_.index.offset, min_key_bytes_);
     for (idx.Seek(seek_key); idx.Valid(); idx.Next()) {

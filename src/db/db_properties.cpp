@@ -1,11 +1,13 @@
 // DB properties: kv.stats (human-readable), kv.num-files-at-level<N>, and
 // kv.prometheus (every metric in the Prometheus text exposition format).
 #include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "db/db_impl.hpp"
+#include "db/prometheus_writer.hpp"
 
 namespace kv::detail {
 
@@ -80,74 +82,93 @@ std::string DBImpl::StatsString() {
   return out;
 }
 
-namespace {
-void AppendMetric(std::string* out, std::string_view name, std::string_view type,
-                  std::string_view help, std::uint64_t value) {
-  absl::StrAppend(out, "# HELP kv_", Sv(name), " ", Sv(help), "\n# TYPE kv_", Sv(name), " ",
-                  Sv(type), "\nkv_", Sv(name), " ", value, "\n");
-}
-}  // namespace
-
 std::string DBImpl::PrometheusText() {
   const DBStats& st = stats_;
   auto g = [](const DBStats::Counter& c) { return DBStats::Get(c); };
-  std::string out;
-  AppendMetric(&out, "writes_total", "counter", "Successful write calls (Put, Delete, Write).",
-               g(st.writes));
-  AppendMetric(&out, "puts_total", "counter", "Put entries written.", g(st.puts));
-  AppendMetric(&out, "deletes_total", "counter", "Delete entries written.", g(st.deletes));
-  AppendMetric(&out, "write_errors_total", "counter", "Write calls that failed.",
-               g(st.write_errors));
-  AppendMetric(&out, "user_bytes_written_total", "counter", "User key and value bytes written.",
-               g(st.bytes_written));
-  AppendMetric(&out, "wal_records_total", "counter", "WAL records (one per write group).",
-               g(st.wal_records));
-  AppendMetric(&out, "wal_bytes_total", "counter", "Bytes appended to WALs.", g(st.wal_bytes));
-  AppendMetric(&out, "wal_syncs_total", "counter", "fdatasync calls on WAL files.",
-               g(st.wal_syncs));
-  AppendMetric(&out, "group_commit_writers_total", "counter",
-               "Writers served by group commits (divide by wal_records_total for group size).",
-               g(st.group_commit_writers));
-  AppendMetric(&out, "gets_total", "counter", "Get calls.", g(st.gets));
-  AppendMetric(&out, "get_hits_total", "counter", "Get calls that found a value.", g(st.get_hits));
-  AppendMetric(&out, "bytes_read_total", "counter", "Value bytes returned by Get.",
-               g(st.bytes_read));
-  AppendMetric(&out, "iterators_created_total", "counter", "Iterators created.",
-               g(st.iterators_created));
-  AppendMetric(&out, "flushes_total", "counter", "Memtable flushes.", g(st.flushes));
-  AppendMetric(&out, "flush_bytes_written_total", "counter", "Table bytes written by flushes.",
-               g(st.flush_bytes_written));
-  AppendMetric(&out, "compactions_total", "counter", "Compactions run.", g(st.compactions));
-  AppendMetric(&out, "compaction_bytes_read_total", "counter", "Bytes read by compactions.",
-               g(st.compaction_bytes_read));
-  AppendMetric(&out, "compaction_bytes_written_total", "counter", "Bytes written by compactions.",
-               g(st.compaction_bytes_written));
-  AppendMetric(&out, "stalls_total", "counter", "Writes stopped until background work caught up.",
-               g(st.stall_count));
-  AppendMetric(&out, "stall_micros_total", "counter", "Microseconds writes spent stopped.",
-               g(st.stall_micros));
-  AppendMetric(&out, "slowdowns_total", "counter", "Writes delayed by the L0 slowdown trigger.",
-               g(st.slowdown_count));
-  AppendMetric(&out, "slowdown_micros_total", "counter", "Microseconds of slowdown delays.",
-               g(st.slowdown_micros));
-  AppendMetric(&out, "recovery_dropped_bytes_total", "counter",
-               "WAL bytes recovery dropped as corruption.", g(st.recovery_dropped_bytes));
-  AppendMetric(&out, "background_errors_total", "counter", "Sticky background errors.",
-               g(st.background_errors));
-  kv::MutexLock l(&mu_);
-  AppendMetric(&out, "memtable_bytes", "gauge", "Bytes held by the active memtable.",
-               mem_->ApproximateMemoryUsage());
-  const std::shared_ptr<const Version> v = versions_->current();
-  absl::StrAppend(&out, "# HELP kv_level_files SSTables per level.\n# TYPE kv_level_files gauge\n");
-  for (int level = 0; level < v->num_levels(); ++level) {
-    absl::StrAppend(&out, "kv_level_files{level=\"", level, "\"} ", v->NumFiles(level), "\n");
+  PrometheusWriter out;
+  // Operations.
+  out.Counter("writes_total", "Successful write calls (Put, Delete, Write).", g(st.writes));
+  out.Counter("puts_total", "Put entries written.", g(st.puts));
+  out.Counter("deletes_total", "Delete entries written.", g(st.deletes));
+  out.Counter("write_errors_total", "Write calls that failed.", g(st.write_errors));
+  out.Counter("gets_total", "Get calls.", g(st.gets));
+  out.Counter("get_hits_total", "Get calls that found a value.", g(st.get_hits));
+  out.Counter("iterators_created_total", "Iterators created.", g(st.iterators_created));
+  // Bytes.
+  out.Counter("user_bytes_written_total", "User key and value bytes written.", g(st.bytes_written));
+  out.Counter("bytes_read_total", "Value bytes returned by Get.", g(st.bytes_read));
+  // WAL and group commit.
+  out.Counter("wal_records_total", "WAL records (one per write group).", g(st.wal_records));
+  out.Counter("wal_bytes_total", "Bytes appended to WALs.", g(st.wal_bytes));
+  out.Counter("wal_syncs_total", "fdatasync calls on WAL files.", g(st.wal_syncs));
+  out.Counter("group_commit_writers_total",
+              "Writers served by group commits (divide by wal_records_total for group size).",
+              g(st.group_commit_writers));
+  std::uint64_t group_counts[DBStats::kGroupSizeSlots];
+  for (std::size_t i = 0; i < DBStats::kGroupSizeSlots; ++i) group_counts[i] = g(st.group_size[i]);
+  out.Histogram("write_group_size", "Writers per write group (one WAL record each).",
+                DBStats::kGroupSizeBounds, group_counts, g(st.group_commit_writers));
+  // Read path: block cache and bloom filters.
+  const BlockCache& cache = table_cache_->block_cache();
+  out.Counter("block_cache_hits_total", "Block cache lookups that hit (data and index blocks).",
+              cache.hits());
+  out.Counter("block_cache_misses_total", "Block cache lookups that missed.", cache.misses());
+  out.Gauge("block_cache_bytes", "Bytes charged to the block cache.", cache.TotalCharge());
+  out.Gauge("block_cache_capacity_bytes", "The block cache's capacity.", cache.capacity());
+  out.Counter("bloom_useful_total",
+              "Table lookups the bloom filter ruled out (no block read needed).",
+              g(st.bloom_useful));
+  out.Counter("bloom_false_positive_total",
+              "Table lookups the bloom filter let through that found no version of the key.",
+              g(st.bloom_false_positive));
+  out.Counter("bloom_true_positive_total",
+              "Table lookups the bloom filter let through that found the key.",
+              g(st.bloom_true_positive));
+  // Background work.
+  out.Counter("flushes_total", "Memtable flushes.", g(st.flushes));
+  out.Counter("flush_bytes_written_total", "Table bytes written by flushes.",
+              g(st.flush_bytes_written));
+  out.Counter("compactions_total", "Compactions run (trivial moves included).", g(st.compactions));
+  out.Counter("trivial_moves_total", "Compactions that moved a file down without rewriting it.",
+              g(st.trivial_moves));
+  out.Counter("compaction_bytes_read_total", "Bytes read by compactions.",
+              g(st.compaction_bytes_read));
+  out.Counter("compaction_bytes_written_total", "Bytes written by compactions.",
+              g(st.compaction_bytes_written));
+  out.Counter("stalls_total", "Writes stopped until background work caught up.", g(st.stall_count));
+  out.Counter("stall_micros_total", "Microseconds writes spent stopped.", g(st.stall_micros));
+  out.Counter("slowdowns_total", "Writes delayed by the L0 slowdown trigger.",
+              g(st.slowdown_count));
+  out.Counter("slowdown_micros_total", "Microseconds of slowdown delays.", g(st.slowdown_micros));
+  out.Counter("background_errors_total", "Sticky background errors.", g(st.background_errors));
+  // Recovery.
+  out.Counter("recovered_records_total", "WAL records replayed by recovery.",
+              g(st.recovered_records));
+  out.Counter("recovery_dropped_bytes_total", "WAL bytes recovery dropped as corruption.",
+              g(st.recovery_dropped_bytes));
+  out.Counter("recovery_torn_tail_bytes_total", "Torn WAL tail bytes recovery dropped.",
+              g(st.recovery_torn_tail_bytes));
+  // State, read under the lock.
+  std::vector<std::uint64_t> files, bytes;
+  std::uint64_t mem_bytes = 0, imm_bytes = 0, snapshots = 0;
+  {
+    kv::MutexLock l(&mu_);
+    mem_bytes = mem_->ApproximateMemoryUsage();
+    imm_bytes = imm_ != nullptr ? imm_->ApproximateMemoryUsage() : 0;
+    snapshots = snapshots_->size();
+    const std::shared_ptr<const Version> v = versions_->current();
+    for (int level = 0; level < v->num_levels(); ++level) {
+      files.push_back(static_cast<std::uint64_t>(v->NumFiles(level)));
+      bytes.push_back(v->LevelBytes(level));
+    }
   }
-  absl::StrAppend(&out,
-                  "# HELP kv_level_bytes Table bytes per level.\n# TYPE kv_level_bytes gauge\n");
-  for (int level = 0; level < v->num_levels(); ++level) {
-    absl::StrAppend(&out, "kv_level_bytes{level=\"", level, "\"} ", v->LevelBytes(level), "\n");
-  }
-  return out;
+  out.Gauge("memtable_bytes", "Bytes held by the active memtable.", mem_bytes);
+  out.Gauge("immutable_memtable_bytes", "Bytes held by the memtable being flushed (0 if none).",
+            imm_bytes);
+  out.Gauge("live_snapshots", "Snapshots and iterators holding a read point.", snapshots);
+  out.LabeledGauge("level_files", "SSTables per level.", "level", files);
+  out.LabeledGauge("level_bytes", "Table bytes per level.", "level", bytes);
+  return std::move(out).Finish();
 }
 
 }  // namespace kv::detail

@@ -70,8 +70,10 @@ absl::Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::
   absl::Status io;
   view.version->ForEachFileContaining(key, [&](int /*level*/, const FileRef& file) {
     state = State::kNotInTable;
+    TableCache::FilterVerdict verdict = TableCache::FilterVerdict::kNoFilter;
     io = table_cache_->Get(
-        options, *file, seek_key, [&](std::string_view ikey, std::string_view stored) {
+        options, *file, seek_key,
+        [&](std::string_view ikey, std::string_view stored) {
           ParsedInternalKey parsed;
           if (!ParseInternalKey(ikey, &parsed)) {
             state = State::kCorrupt;
@@ -87,8 +89,15 @@ absl::Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::
             state = State::kFound;
           }
           return false;
-        });
+        },
+        &verdict);
     if (!io.ok()) return false;
+    if (verdict == TableCache::FilterVerdict::kExcluded) {
+      DBStats::Add(stats_.bloom_useful);
+    } else if (verdict == TableCache::FilterVerdict::kMayMatch) {
+      DBStats::Add(state == State::kNotInTable ? stats_.bloom_false_positive
+                                               : stats_.bloom_true_positive);
+    }
     return state == State::kNotInTable;  // keep looking only if this table had nothing
   });
   KV_RETURN_IF_ERROR(io);

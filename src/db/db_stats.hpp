@@ -6,7 +6,9 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 
 namespace kv::detail {
 
@@ -25,12 +27,29 @@ struct DBStats {
   Counter wal_bytes{0};             // bytes appended to WALs
   Counter wal_syncs{0};             // fdatasync calls on WALs
   Counter group_commit_writers{0};  // writers served by group leaders (sum of group sizes)
+  // Histogram of write-group sizes (writers per WAL record): group_size[i]
+  // counts groups of size <= kGroupSizeBounds[i] (and > the previous bound);
+  // the last slot counts larger groups.
+  static constexpr std::uint64_t kGroupSizeBounds[] = {1, 2, 4, 8, 16, 32, 64};
+  static constexpr std::size_t kGroupSizeSlots = std::size(kGroupSizeBounds) + 1;
+  Counter group_size[kGroupSizeSlots] = {};
+  void AddGroupSize(std::uint64_t writers) {
+    std::size_t slot = 0;
+    while (slot < std::size(kGroupSizeBounds) && writers > kGroupSizeBounds[slot]) ++slot;
+    Add(group_size[slot]);
+  }
   Counter write_errors{0};
   // Read path.
   Counter gets{0};
   Counter get_hits{0};
   Counter bytes_read{0};  // value bytes returned by Get
   Counter iterators_created{0};
+  // Bloom filter verdicts on table point lookups (tables without a filter
+  // are not counted): ruled the key out / said maybe and the table had no
+  // version of the key / said maybe and it had one.
+  Counter bloom_useful{0};
+  Counter bloom_false_positive{0};
+  Counter bloom_true_positive{0};
   // Recovery.
   Counter recovered_records{0};
   Counter recovery_dropped_bytes{0};  // bytes of WAL dropped as corruption (not torn tails)

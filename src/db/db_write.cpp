@@ -124,6 +124,7 @@ absl::Status DBImpl::Write(const WriteOptions& options, const WriteBatch& user_b
         DBStats::Add(stats_.wal_records);
         DBStats::Add(stats_.wal_bytes, contents.size());
         DBStats::Add(stats_.group_commit_writers, members);
+        stats_.AddGroupSize(members);
       }
       mu_.Lock();
     }

@@ -57,14 +57,29 @@ class TableCache {
     return reader;
   }
 
+  // What the table's bloom filter said about a point lookup.
+  enum class FilterVerdict { kNoFilter, kExcluded, kMayMatch };
+
   // Looks up `seek_key` (an internal key) in the table; see
-  // SSTableReader::Get.
-  [[nodiscard]] absl::Status Get(
-      const ReadOptions& options, const FileMetaData& file, std::string_view seek_key,
-      const std::function<bool(std::string_view, std::string_view)>& fn) {
+  // SSTableReader::Get. *verdict tells whether the filter ruled the key out
+  // (then `fn` is not called), for the bloom-filter metrics.
+  [[nodiscard]] absl::Status Get(const ReadOptions& options, const FileMetaData& file,
+                                 std::string_view seek_key,
+                                 const std::function<bool(std::string_view, std::string_view)>& fn,
+                                 FilterVerdict* verdict) {
     KV_ASSIGN_OR_RETURN(std::shared_ptr<SSTableReader> table,
                         FindTable(file.number, file.file_size));
-    return table->Get(ToTableOptions(options), seek_key, fn);
+    TableReadOptions ro = ToTableOptions(options);
+    if (!table->has_filter()) {
+      *verdict = FilterVerdict::kNoFilter;
+    } else if (!table->KeyMayMatch(ExtractUserKey(seek_key))) {
+      *verdict = FilterVerdict::kExcluded;
+      return absl::OkStatus();
+    } else {
+      *verdict = FilterVerdict::kMayMatch;
+      ro.filter_checked = true;
+    }
+    return table->Get(ro, seek_key, fn);
   }
 
   // An iterator over the table's internal keys; it keeps the reader alive.
