@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -636,6 +637,358 @@ TEST_CASE("power loss matches a naive model on random operations", "[fault_fs][p
       m = std::move(next);
     }
   }
+}
+
+// ---------------------------------------------------------------------------
+// Torn writes, random errors, bit flips, fault counters.
+
+// "synced" durable in /db/a, then `unsynced` appended and power lost with
+// torn writes on (garbage probability g) under `seed`: what survives.
+std::string TornOutcome(std::uint64_t seed, const std::string& unsynced, double g = 0.0,
+                        FaultCounters* counters = nullptr) {
+  Fixture f;
+  f.fs->SetSeed(seed);
+  f.fs->SetTornWrites(true, g);
+  f.Durable("a", "");
+  auto w = f.fs->NewAppendableFile(f.P("a"));
+  REQUIRE_OK(w);
+  REQUIRE_OK((*w)->Append("synced"));
+  REQUIRE_OK((*w)->Sync());
+  REQUIRE_OK((*w)->Append(unsynced));
+  f.PowerLoss();
+  if (counters != nullptr) *counters = f.fs->GetFaultCounters();
+  return f.Read("a");
+}
+
+TEST_CASE("torn writes: off by default, all unsynced bytes dropped", "[fault_fs][torn]") {
+  Fixture f;
+  f.fs->SetSeed(1);
+  f.Durable("a", "");
+  auto w = f.fs->NewAppendableFile(f.P("a"));
+  REQUIRE_OK(w);
+  REQUIRE_OK((*w)->Append("synced"));
+  REQUIRE_OK((*w)->Sync());
+  REQUIRE_OK((*w)->Append("-unsynced"));
+  f.PowerLoss();
+  CHECK(f.Read("a") == "synced");
+  const FaultCounters c = f.fs->GetFaultCounters();
+  CHECK(c.power_losses == 1);
+  CHECK(c.unsynced_tails == 1);
+  CHECK(c.torn_tails == 0);
+  CHECK(c.torn_bytes == 0);
+}
+
+TEST_CASE("torn writes keep a seeded prefix of the unsynced bytes", "[fault_fs][torn]") {
+  const std::string unsynced = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::map<std::size_t, int> kept_lengths;
+  std::uint64_t torn_bytes = 0;
+  for (std::uint64_t seed = 0; seed < 200; ++seed) {
+    INFO("seed " << seed);
+    FaultCounters c;
+    const std::string got = TornOutcome(seed, unsynced, 0.0, &c);
+    REQUIRE(got.size() >= 6);
+    REQUIRE(got.substr(0, 6) == "synced");
+    const std::string tail = got.substr(6);
+    REQUIRE(tail == unsynced.substr(0, tail.size()));  // a prefix, never garbage
+    ++kept_lengths[tail.size()];
+    CHECK(c.unsynced_tails == 1);
+    CHECK(c.torn_tails == (tail.empty() ? 0u : 1u));
+    CHECK(c.torn_bytes == tail.size());
+    CHECK(c.garbage_bytes == 0);
+    torn_bytes += c.torn_bytes;
+    // Same seed, same outcome.
+    REQUIRE(TornOutcome(seed, unsynced) == got);
+  }
+  // Nothing, everything and lengths in between all happen.
+  CHECK(kept_lengths[0] > 10);
+  CHECK(kept_lengths[unsynced.size()] > 10);
+  CHECK(kept_lengths.size() > 15);
+  CHECK(torn_bytes > 0);
+}
+
+TEST_CASE("torn writes with garbage garble only the kept unsynced tail", "[fault_fs][torn]") {
+  const std::string unsynced(100, 'u');
+  int garbled = 0;
+  for (std::uint64_t seed = 0; seed < 100; ++seed) {
+    INFO("seed " << seed);
+    FaultCounters c;
+    const std::string got = TornOutcome(seed, unsynced, /*g=*/1.0, &c);
+    REQUIRE(got.substr(0, 6) == "synced");  // synced bytes are never touched
+    const std::string tail = got.substr(6);
+    REQUIRE(tail.size() <= unsynced.size());
+    CHECK(c.torn_bytes == tail.size());
+    if (tail.empty()) {
+      CHECK(c.garbage_tails == 0);
+      continue;
+    }
+    CHECK(c.garbage_tails == 1);
+    REQUIRE(c.garbage_bytes >= 1);
+    REQUIRE(c.garbage_bytes <= 16);
+    REQUIRE(c.garbage_bytes <= tail.size());
+    // Everything before the garbled end is the data written.
+    const std::size_t clean = tail.size() - c.garbage_bytes;
+    CHECK(tail.substr(0, clean) == unsynced.substr(0, clean));
+    if (tail.substr(clean) != unsynced.substr(clean, c.garbage_bytes)) ++garbled;
+    REQUIRE(TornOutcome(seed, unsynced, 1.0) == got);
+  }
+  CHECK(garbled > 50);  // random bytes differ from 'u' nearly always
+}
+
+TEST_CASE("torn writes: different seeds give different outcomes", "[fault_fs][torn]") {
+  const std::string unsynced(1000, 'x');
+  std::set<std::string> outcomes;
+  for (std::uint64_t seed = 0; seed < 10; ++seed) outcomes.insert(TornOutcome(seed, unsynced));
+  CHECK(outcomes.size() >= 4);
+}
+
+TEST_CASE("torn writes: which files are torn", "[fault_fs][torn]") {
+  Fixture f;
+  f.fs->SetTornWrites(true);
+  SECTION("a new file never synced, its name dir-synced: a prefix of its data") {
+    std::set<std::size_t> sizes;
+    for (std::uint64_t seed = 0; seed < 40; ++seed) {
+      f.fs->SetSeed(seed);
+      const std::string name = "n" + std::to_string(seed);
+      REQUIRE_OK(WriteStringToFile(*f.fs, "abcdefgh", f.P(name), /*sync=*/false));
+      REQUIRE_OK(f.fs->SyncDir(f.dir));
+      f.PowerLoss();
+      const std::string got = f.Read(name);
+      CHECK(got == std::string("abcdefgh").substr(0, got.size()));
+      sizes.insert(got.size());
+    }
+    CHECK(sizes.size() > 3);
+  }
+  SECTION("a created file whose name is not durable still vanishes") {
+    REQUIRE_OK(WriteStringToFile(*f.fs, "abcdefgh", f.P("gone"), /*sync=*/false));
+    f.PowerLoss();
+    CHECK(f.Children().empty());
+  }
+  SECTION("a truncation below the synced size is not torn: the durable contents come back") {
+    for (std::uint64_t seed = 0; seed < 20; ++seed) {
+      f.fs->SetSeed(seed);
+      f.Durable("t", "durable-contents");
+      REQUIRE_OK(f.fs->TruncateFile(f.P("t"), 3));
+      auto w = f.fs->NewAppendableFile(f.P("t"));
+      REQUIRE_OK(w);
+      REQUIRE_OK((*w)->Append("XYZ"));
+      f.PowerLoss();
+      CHECK(f.Read("t") == "durable-contents");
+    }
+  }
+  SECTION("a removed file with an open writer: a prefix of its unsynced appends") {
+    std::set<std::string> outcomes;
+    for (std::uint64_t seed = 0; seed < 30; ++seed) {
+      f.fs->SetSeed(seed);
+      f.Durable("r", "AAA");
+      auto w = f.fs->NewAppendableFile(f.P("r"));
+      REQUIRE_OK(w);
+      REQUIRE_OK(f.fs->RemoveFile(f.P("r")));
+      REQUIRE_OK((*w)->Append("+unsynced"));
+      f.PowerLoss();
+      const std::string got = f.Read("r");
+      CHECK(got == std::string("AAA+unsynced").substr(0, got.size()));
+      CHECK(got.size() >= 3);
+      outcomes.insert(got);
+    }
+    CHECK(outcomes.size() > 3);
+  }
+  SECTION("turned off again: nothing unsynced survives") {
+    f.fs->SetTornWrites(false);
+    for (std::uint64_t seed = 0; seed < 20; ++seed) {
+      f.fs->SetSeed(seed);
+      f.Durable("o", "syn");
+      auto w = f.fs->NewAppendableFile(f.P("o"));
+      REQUIRE_OK(w);
+      REQUIRE_OK((*w)->Append("unsynced"));
+      f.PowerLoss();
+      CHECK(f.Read("o") == "syn");
+    }
+  }
+}
+
+// Reads `path` through a RandomAccessFile `reads` times (16 bytes at
+// rotating offsets); returns which reads failed (each must be EIO).
+std::vector<bool> RandomReadFailures(FaultInjectionFileSystem& fs, const std::string& path,
+                                     int reads) {
+  auto file = fs.NewRandomAccessFile(path);
+  REQUIRE_OK(file);
+  std::vector<bool> failed;
+  char scratch[16];
+  for (int i = 0; i < reads; ++i) {
+    auto got = (*file)->Read(static_cast<std::uint64_t>(i % 48), 16, scratch);
+    if (!got.ok()) REQUIRE(absl::IsInternal(got.status()));
+    failed.push_back(!got.ok());
+  }
+  return failed;
+}
+
+TEST_CASE("read error rate: seeded, near p, only on matching paths", "[fault_fs][random]") {
+  Fixture f;
+  f.Durable("000001.sst", std::string(64, 's'));
+  f.Durable("000002.log", std::string(64, 'l'));
+  f.fs->SetSeed(42);
+  f.fs->SetReadErrorRate(0.25, ".sst");
+  const std::vector<bool> a = RandomReadFailures(*f.fs, f.P("000001.sst"), 4000);
+  const auto failures = static_cast<std::uint64_t>(std::count(a.begin(), a.end(), true));
+  CHECK(failures > 850);  // 1000 expected, sd ~27
+  CHECK(failures < 1150);
+  // The other file is never hit.
+  const std::vector<bool> other = RandomReadFailures(*f.fs, f.P("000002.log"), 500);
+  CHECK(std::count(other.begin(), other.end(), true) == 0);
+  FaultCounters c = f.fs->GetFaultCounters();
+  CHECK(c.random_errors == failures);
+  CHECK(c.injected[static_cast<int>(FaultOp::kRead)] == failures);
+  CHECK(c.injected_total() == failures);
+  CHECK(c.ToString().find("Read=" + std::to_string(failures)) != std::string::npos);
+
+  // Same seed: the same failures; another seed: others.
+  f.fs->SetSeed(42);
+  CHECK(RandomReadFailures(*f.fs, f.P("000001.sst"), 4000) == a);
+  f.fs->SetSeed(43);
+  CHECK(RandomReadFailures(*f.fs, f.P("000001.sst"), 4000) != a);
+
+  // Sequential reads and Skip are reads too.
+  f.fs->SetReadErrorRate(1.0, ".sst");
+  auto seq = f.fs->NewSequentialFile(f.P("000001.sst"));
+  REQUIRE_OK(seq);
+  char scratch[8];
+  CHECK(absl::IsInternal((*seq)->Read(8, scratch).status()));
+  CHECK(absl::IsInternal((*seq)->Skip(8)));
+
+  // Rate 0 removes the rule, as does ClearFaults.
+  f.fs->SetReadErrorRate(0.0, ".sst");
+  auto none = RandomReadFailures(*f.fs, f.P("000001.sst"), 200);
+  CHECK(std::count(none.begin(), none.end(), true) == 0);
+  f.fs->SetReadErrorRate(1.0);
+  f.fs->ClearFaults();
+  none = RandomReadFailures(*f.fs, f.P("000001.sst"), 200);
+  CHECK(std::count(none.begin(), none.end(), true) == 0);
+  f.fs->ResetFaultCounters();
+  CHECK(f.fs->GetFaultCounters().injected_total() == 0);
+}
+
+TEST_CASE("error rate on a mutating op: a failed append changes nothing", "[fault_fs][random]") {
+  Fixture f;
+  f.fs->SetSeed(7);
+  f.fs->SetErrorRate(FaultOp::kAppend, 0.5, "", ENOSPC);
+  auto w = f.fs->NewWritableFile(f.P("a"));
+  REQUIRE_OK(w);
+  std::string expected;
+  int failed = 0;
+  for (int i = 0; i < 400; ++i) {
+    const std::string piece = std::to_string(i) + ",";
+    const absl::Status s = (*w)->Append(piece);
+    if (s.ok()) {
+      expected += piece;
+    } else {
+      CHECK(absl::IsResourceExhausted(s));
+      ++failed;
+    }
+  }
+  CHECK(failed > 150);
+  CHECK(failed < 250);
+  CHECK(f.Read("a") == expected);
+  CHECK(f.fs->GetFaultCounters().injected[static_cast<int>(FaultOp::kAppend)] ==
+        static_cast<std::uint64_t>(failed));
+}
+
+// Reads the whole of `path` `reads` times; returns each result.
+std::vector<std::string> ReadsWithFlips(FaultInjectionFileSystem& fs, const std::string& path,
+                                        int reads) {
+  auto file = fs.NewRandomAccessFile(path);
+  REQUIRE_OK(file);
+  auto size = (*file)->Size();
+  REQUIRE_OK(size);
+  std::vector<std::string> out;
+  std::string scratch(*size, '\0');
+  for (int i = 0; i < reads; ++i) {
+    auto got = (*file)->Read(0, *size, scratch.data());
+    REQUIRE_OK(got);
+    out.emplace_back(*got);
+  }
+  return out;
+}
+
+int BitsDifferent(const std::string& a, const std::string& b) {
+  REQUIRE(a.size() == b.size());
+  int n = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    n += __builtin_popcount(static_cast<unsigned char>(a[i] ^ b[i]));
+  }
+  return n;
+}
+
+TEST_CASE("read bit flips: one bit per hit read, the file unchanged", "[fault_fs][random]") {
+  Fixture f;
+  std::string data;
+  for (int i = 0; i < 200; ++i) data += static_cast<char>(i * 7);
+  f.Durable("000005.sst", data);
+  f.Durable("CURRENT", "MANIFEST-000001\n");
+  f.fs->SetSeed(99);
+
+  SECTION("p = 1: every read has exactly one flipped bit, spread over the data") {
+    f.fs->SetReadBitFlipRate(1.0, ".sst");
+    std::set<std::size_t> bytes_hit;
+    for (const std::string& got : ReadsWithFlips(*f.fs, f.P("000005.sst"), 300)) {
+      REQUIRE(BitsDifferent(got, data) == 1);
+      for (std::size_t i = 0; i < data.size(); ++i) {
+        if (got[i] != data[i]) bytes_hit.insert(i);
+      }
+    }
+    CHECK(bytes_hit.size() > 100);
+    CHECK(f.fs->GetFaultCounters().bit_flips == 300);
+    // Other paths are not hit; a sequential read of a matching path is.
+    CHECK(f.Read("CURRENT") == "MANIFEST-000001\n");
+    auto seq = f.fs->NewSequentialFile(f.P("000005.sst"));
+    REQUIRE_OK(seq);
+    std::string scratch(data.size(), '\0');
+    auto got = (*seq)->Read(data.size(), scratch.data());
+    REQUIRE_OK(got);
+    CHECK(BitsDifferent(std::string(*got), data) == 1);
+    // The file itself never changed.
+    f.fs->ClearFaults();
+    CHECK(f.Read("000005.sst") == data);
+  }
+  SECTION("p = 0.1: about a tenth of reads, deterministic per seed") {
+    f.fs->SetReadBitFlipRate(0.1, ".sst");
+    const std::vector<std::string> a = ReadsWithFlips(*f.fs, f.P("000005.sst"), 3000);
+    int flipped = 0;
+    for (const std::string& got : a) {
+      const int bits = BitsDifferent(got, data);
+      REQUIRE(bits <= 1);
+      flipped += bits;
+    }
+    CHECK(flipped > 230);  // 300 expected, sd ~16
+    CHECK(flipped < 370);
+    CHECK(f.fs->GetFaultCounters().bit_flips == static_cast<std::uint64_t>(flipped));
+    f.fs->SetSeed(99);
+    CHECK(ReadsWithFlips(*f.fs, f.P("000005.sst"), 3000) == a);
+    f.fs->SetSeed(100);
+    CHECK(ReadsWithFlips(*f.fs, f.P("000005.sst"), 3000) != a);
+    f.fs->SetReadBitFlipRate(0.0, ".sst");
+    for (const std::string& got : ReadsWithFlips(*f.fs, f.P("000005.sst"), 100)) {
+      CHECK(got == data);
+    }
+  }
+}
+
+TEST_CASE("fault counters add up and print", "[fault_fs]") {
+  FaultCounters a;
+  a.injected[static_cast<int>(FaultOp::kSync)] = 2;
+  a.torn_tails = 3;
+  a.torn_bytes = 100;
+  FaultCounters b;
+  b.injected[static_cast<int>(FaultOp::kSync)] = 1;
+  b.injected[static_cast<int>(FaultOp::kRead)] = 4;
+  b.bit_flips = 5;
+  b += a;
+  CHECK(b.injected_total() == 7);
+  CHECK(b.torn_tails == 3);
+  CHECK(b.bit_flips == 5);
+  const std::string s = b.ToString();
+  CHECK(s.find("torn_tails=3") != std::string::npos);
+  CHECK(s.find("bit_flips=5") != std::string::npos);
+  CHECK(s.find("injected_errors=7 (Sync=3 Read=4)") != std::string::npos);
 }
 
 }  // namespace

@@ -37,6 +37,15 @@
 //    count as durable, contents and name, as do files never mutated through it.
 //  * A failed call (injected or from the base) changes nothing, and a failed
 //    Sync / SyncDir makes nothing durable.
+//  * Torn writes (SetTornWrites(true), off by default): real disks do not
+//    drop a file's unsynced appends all at once; they may have written part
+//    of them. Then, for each surviving file whose current contents are its
+//    durable contents plus appended bytes (no truncation below the durable
+//    size since the last Sync), power loss keeps a prefix of those unsynced
+//    bytes: none, all, or any length in between, drawn from the seed. With
+//    a garbage probability g > 0, a kept non-empty tail has, with
+//    probability g, its last 1..16 bytes replaced by random bytes (a sector
+//    written partially). Synced bytes are never touched.
 // After SimulatePowerLoss the base holds exactly the durable state, the model
 // restarts from it (everything now durable), every lock taken through this
 // wrapper is released, and every file object opened before is dead: its
@@ -46,6 +55,15 @@
 // makes the n-th call of `op` from now fail once with IoError(path, err);
 // FailAlways(op, err, sub) makes every call of `op` whose path contains `sub`
 // fail until ClearFaults. An injected failure has no effect on the files.
+// SetErrorRate(op, p, sub) makes each call of `op` whose path contains `sub`
+// fail with probability p. SetReadBitFlipRate(p, sub) makes each successful,
+// non-empty Read (SequentialFile or RandomAccessFile) of a matching path
+// return its data with one random bit flipped, with probability p (the
+// file itself is unchanged). Every random choice (these, and torn writes)
+// comes from one generator seeded by SetSeed (default seed 0), so a
+// single-threaded run is reproducible; with concurrent callers the order of
+// draws, hence the outcome, depends on scheduling. GetFaultCounters() says
+// how many faults of each kind were injected.
 // When inactive (SetActive(false)) every mutating call (opening for write,
 // Append, Sync, SyncDir, RenameFile, RemoveFile, TruncateFile, CreateDir,
 // RemoveDir, LockFile) fails with kUnavailable; reads still work.
@@ -55,6 +73,7 @@
 // call is serialized by one mutex (reads of file contents run outside it).
 #pragma once
 
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <memory>
@@ -92,6 +111,26 @@ inline constexpr int kNumFaultOps = static_cast<int>(FaultOp::kLock) + 1;
 // "Append", "Sync", ... for messages.
 std::string_view FaultOpName(FaultOp op);
 
+// How many faults a FaultInjectionFileSystem injected, by kind.
+struct FaultCounters {
+  // Calls failed by an injected error, by FaultOp (FailNth, FailAlways and
+  // SetErrorRate together; not the kUnavailable of an inactive FS).
+  std::array<std::uint64_t, kNumFaultOps> injected{};
+  std::uint64_t random_errors = 0;   // of those, the ones from SetErrorRate
+  std::uint64_t bit_flips = 0;       // reads returned with a flipped bit
+  std::uint64_t power_losses = 0;    // SimulatePowerLoss calls that succeeded
+  std::uint64_t unsynced_tails = 0;  // files that had unsynced appends at a power loss
+  std::uint64_t torn_tails = 0;      // of those, kept partly or wholly (torn writes)
+  std::uint64_t torn_bytes = 0;      // unsynced bytes kept by torn writes
+  std::uint64_t garbage_tails = 0;   // torn tails whose end was garbled
+  std::uint64_t garbage_bytes = 0;   // bytes replaced by random ones
+
+  std::uint64_t injected_total() const;
+  FaultCounters& operator+=(const FaultCounters& other);
+  // One line, e.g. "power_losses=3 unsynced_tails=7 torn_tails=5 ...".
+  std::string ToString() const;
+};
+
 class FaultInjectionFileSystem final : public FileSystem {
  public:
   // REQUIRES: base != nullptr.
@@ -107,8 +146,32 @@ class FaultInjectionFileSystem final : public FileSystem {
   // Every call of `op` whose path contains `path_substring` ("" = all) fails
   // with `err` until ClearFaults. Several rules may be active at once.
   void FailAlways(FaultOp op, int err, std::string path_substring = "");
-  // Removes every FailNth and FailAlways rule (counters are kept).
+  // Each call of `op` whose path contains `path_substring` ("" = all) fails
+  // with `err` with probability p. Replaces an earlier rate for the same op
+  // and substring; p = 0 removes it.
+  // REQUIRES: 0 <= p <= 1.
+  void SetErrorRate(FaultOp op, double p, std::string path_substring = "", int err = EIO);
+  // SetErrorRate(FaultOp::kRead, ...): SequentialFile/RandomAccessFile reads
+  // (and SequentialFile::Skip) fail with EIO with probability p.
+  void SetReadErrorRate(double p, std::string path_substring = "") {
+    SetErrorRate(FaultOp::kRead, p, std::move(path_substring), EIO);
+  }
+  // Each successful non-empty Read of a path containing `path_substring`
+  // returns its data with one random bit flipped, with probability p.
+  // Replaces an earlier rate for the same substring; p = 0 removes it.
+  // REQUIRES: 0 <= p <= 1.
+  void SetReadBitFlipRate(double p, std::string path_substring = "");
+  // Removes every FailNth, FailAlways, error-rate and bit-flip rule
+  // (counters, the seed and the torn-writes setting are kept).
   void ClearFaults();
+
+  // Reseeds the generator behind every random fault.
+  void SetSeed(std::uint64_t seed);
+  // Torn writes at power loss (see the durability model above). REQUIRES:
+  // 0 <= garbage_probability <= 1.
+  void SetTornWrites(bool enabled, double garbage_probability = 0.0);
+  FaultCounters GetFaultCounters() const;
+  void ResetFaultCounters();
   // Calls of `op` since construction or ResetCounts, failed ones included.
   std::uint64_t Count(FaultOp op) const;
   void ResetCounts();

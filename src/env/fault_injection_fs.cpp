@@ -18,15 +18,22 @@
 // namespace (linked, overridden by pending) and rewrites the base from it.
 // Paths never touched by the wrapper are not tracked and stay as they are.
 //
+// Random faults draw from one std::mt19937_64 (FaultFsState::rng) under the
+// mutex, through our own integer/real mappings (the std distributions are
+// not the same across standard libraries), so a seed means one outcome.
+//
 // Everything is serialized by FaultFsState::mu, held across the base calls
 // that mutate, so the model and the base never disagree. Reads of file
 // contents run outside it.
 #include "kv/fault_injection_fs.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cassert>
+#include <cstring>
 #include <map>
 #include <optional>
+#include <random>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -71,6 +78,41 @@ std::string_view FaultOpName(FaultOp op) {
   return "?";
 }
 
+std::uint64_t FaultCounters::injected_total() const {
+  std::uint64_t n = 0;
+  for (std::uint64_t c : injected) n += c;
+  return n;
+}
+
+FaultCounters& FaultCounters::operator+=(const FaultCounters& o) {
+  for (int i = 0; i < kNumFaultOps; ++i) injected[i] += o.injected[i];
+  random_errors += o.random_errors;
+  bit_flips += o.bit_flips;
+  power_losses += o.power_losses;
+  unsynced_tails += o.unsynced_tails;
+  torn_tails += o.torn_tails;
+  torn_bytes += o.torn_bytes;
+  garbage_tails += o.garbage_tails;
+  garbage_bytes += o.garbage_bytes;
+  return *this;
+}
+
+std::string FaultCounters::ToString() const {
+  std::string out = absl::StrCat("power_losses=", power_losses, " unsynced_tails=", unsynced_tails,
+                                 " torn_tails=", torn_tails, " torn_bytes=", torn_bytes,
+                                 " garbage_tails=", garbage_tails, " garbage_bytes=", garbage_bytes,
+                                 " bit_flips=", bit_flips, " random_errors=", random_errors,
+                                 " injected_errors=", injected_total());
+  std::string sep = " (";
+  for (int i = 0; i < kNumFaultOps; ++i) {
+    if (injected[i] == 0) continue;
+    absl::StrAppend(&out, sep, Sv(FaultOpName(static_cast<FaultOp>(i))), "=", injected[i]);
+    sep = " ";
+  }
+  if (sep == " ") out += ")";
+  return out;
+}
+
 namespace detail {
 
 struct FaultInode {
@@ -102,6 +144,86 @@ struct FaultFsState {
   std::array<std::uint64_t, kNumFaultOps> counts ABSL_GUARDED_BY(mu){};
   std::array<std::optional<NthFault>, kNumFaultOps> nth ABSL_GUARDED_BY(mu);
   std::vector<AlwaysFault> always ABSL_GUARDED_BY(mu);
+  struct RateFault {
+    FaultOp op;
+    double p;
+    int err;
+    std::string substring;
+  };
+  std::vector<RateFault> rates ABSL_GUARDED_BY(mu);
+  struct FlipRule {
+    double p;
+    std::string substring;
+  };
+  std::vector<FlipRule> flips ABSL_GUARDED_BY(mu);
+  bool torn_writes ABSL_GUARDED_BY(mu) = false;
+  double garbage_probability ABSL_GUARDED_BY(mu) = 0.0;
+  std::mt19937_64 rng ABSL_GUARDED_BY(mu){0};
+  FaultCounters faults ABSL_GUARDED_BY(mu);
+
+  // true with probability p.
+  bool RollLocked(double p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (p <= 0.0) return false;
+    if (p >= 1.0) return true;
+    return static_cast<double>(rng() >> 11) * 0x1.0p-53 < p;
+  }
+  // Uniform in [0, n) (a negligible modulo bias). REQUIRES: n > 0.
+  std::uint64_t BelowLocked(std::uint64_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    assert(n > 0);
+    return rng() % n;
+  }
+
+  // With the bit-flip probability of the first rule matching `path`: copies
+  // *got into `scratch` (it may point into the base's storage) and flips one
+  // random bit there.
+  void MaybeFlipLocked(std::string_view path, std::string_view* got, char* scratch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (got->empty()) return;
+    for (const FlipRule& f : flips) {
+      if (!absl::StrContains(Sv(path), f.substring)) continue;
+      if (!RollLocked(f.p)) return;
+      if (got->data() != scratch) std::memmove(scratch, got->data(), got->size());
+      const std::uint64_t bit = BelowLocked(got->size() * 8);
+      scratch[bit / 8] = static_cast<char>(scratch[bit / 8] ^ (1 << (bit % 8)));
+      *got = std::string_view(scratch, got->size());
+      ++faults.bit_flips;
+      return;
+    }
+  }
+
+  // How many of `n` unsynced bytes a torn write keeps: none, all or a
+  // length in between, each about as likely as the others together.
+  std::uint64_t TornKeepLocked(std::uint64_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const std::uint64_t pick = BelowLocked(5);
+    if (pick == 0) return 0;
+    if (pick == 1 || n == 1) return n;
+    return 1 + BelowLocked(n - 1);  // [1, n-1]
+  }
+
+  // The durable contents `data` of a file about to survive a power loss,
+  // whose unsynced appended bytes are `unsynced`: with torn writes, appends
+  // a prefix of them (possibly garbled at its end).
+  void TearLocked(std::string* data, std::string_view unsynced) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (unsynced.empty()) return;
+    ++faults.unsynced_tails;
+    if (!torn_writes) return;
+    const std::uint64_t keep = TornKeepLocked(unsynced.size());
+    if (keep == 0) return;
+    ++faults.torn_tails;
+    faults.torn_bytes += keep;
+    const std::size_t start = data->size();
+    data->append(unsynced.substr(0, keep));
+    if (RollLocked(garbage_probability)) {
+      const std::uint64_t n = std::min<std::uint64_t>(keep, 1 + BelowLocked(16));
+      for (std::size_t i = data->size() - n; i < data->size(); ++i) {
+        (*data)[i] = static_cast<char>(rng() & 0xff);
+      }
+      assert(data->size() - n >= start);
+      (void)start;
+      ++faults.garbage_tails;
+      faults.garbage_bytes += n;
+    }
+  }
 
   std::map<std::string, std::shared_ptr<FaultInode>> linked ABSL_GUARDED_BY(mu);
   std::map<std::string, std::map<std::string, std::shared_ptr<FaultInode>>> pending
@@ -124,6 +246,12 @@ struct FaultFsState {
     for (const AlwaysFault& f : always) {
       if (f.op == op && absl::StrContains(Sv(path), f.substring)) return Injected(op, path, f.err);
     }
+    for (const RateFault& f : rates) {
+      if (f.op == op && absl::StrContains(Sv(path), f.substring) && RollLocked(f.p)) {
+        ++faults.random_errors;
+        return Injected(op, path, f.err);
+      }
+    }
     if (mutating && !active) {
       return absl::UnavailableError(absl::StrCat(Sv(FaultOpName(op)), " ", Sv(path),
                                                  ": file system inactive (simulated crash)"));
@@ -131,7 +259,9 @@ struct FaultFsState {
     return absl::OkStatus();
   }
 
-  static absl::Status Injected(FaultOp op, std::string_view path, int err) {
+  absl::Status Injected(FaultOp op, std::string_view path, int err)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    ++faults.injected[static_cast<int>(op)];
     const absl::Status s = IoError(path, err);
     return absl::Status(s.code(),
                         absl::StrCat("injected fault in ", Sv(FaultOpName(op)), ": ", s.message()));
@@ -232,7 +362,10 @@ class FaultSequentialFile final : public SequentialFile {
 
   absl::StatusOr<std::string_view> Read(std::size_t n, char* scratch) override {
     KV_RETURN_IF_ERROR(Check());
-    return base_->Read(n, scratch);
+    KV_ASSIGN_OR_RETURN(std::string_view got, base_->Read(n, scratch));
+    kv::MutexLock l(&state_->mu);
+    state_->MaybeFlipLocked(path_, &got, scratch);
+    return got;
   }
   absl::Status Skip(std::uint64_t n) override {
     KV_RETURN_IF_ERROR(Check());
@@ -265,7 +398,10 @@ class FaultRandomAccessFile final : public RandomAccessFile {
       KV_RETURN_IF_ERROR(state_->DeadLocked(epoch_, path_));
       KV_RETURN_IF_ERROR(state_->CheckLocked(FaultOp::kRead, path_, /*mutating=*/false));
     }
-    return base_->Read(offset, n, scratch);
+    KV_ASSIGN_OR_RETURN(std::string_view got, base_->Read(offset, n, scratch));
+    kv::MutexLock l(&state_->mu);
+    state_->MaybeFlipLocked(path_, &got, scratch);
+    return got;
   }
   absl::StatusOr<std::uint64_t> Size() const override {
     {
@@ -376,10 +512,54 @@ void FaultInjectionFileSystem::FailAlways(FaultOp op, int err, std::string path_
   state_->always.push_back({op, err, std::move(path_substring)});
 }
 
+void FaultInjectionFileSystem::SetErrorRate(FaultOp op, double p, std::string path_substring,
+                                            int err) {
+  assert(p >= 0.0 && p <= 1.0);
+  kv::MutexLock l(&state_->mu);
+  auto& rates = state_->rates;
+  std::erase_if(rates, [&](const FaultFsState::RateFault& f) {
+    return f.op == op && f.substring == path_substring;
+  });
+  if (p > 0.0) rates.push_back({op, p, err, std::move(path_substring)});
+}
+
+void FaultInjectionFileSystem::SetReadBitFlipRate(double p, std::string path_substring) {
+  assert(p >= 0.0 && p <= 1.0);
+  kv::MutexLock l(&state_->mu);
+  auto& flips = state_->flips;
+  std::erase_if(flips,
+                [&](const FaultFsState::FlipRule& f) { return f.substring == path_substring; });
+  if (p > 0.0) flips.push_back({p, std::move(path_substring)});
+}
+
 void FaultInjectionFileSystem::ClearFaults() {
   kv::MutexLock l(&state_->mu);
   for (auto& n : state_->nth) n.reset();
   state_->always.clear();
+  state_->rates.clear();
+  state_->flips.clear();
+}
+
+void FaultInjectionFileSystem::SetSeed(std::uint64_t seed) {
+  kv::MutexLock l(&state_->mu);
+  state_->rng.seed(seed);
+}
+
+void FaultInjectionFileSystem::SetTornWrites(bool enabled, double garbage_probability) {
+  assert(garbage_probability >= 0.0 && garbage_probability <= 1.0);
+  kv::MutexLock l(&state_->mu);
+  state_->torn_writes = enabled;
+  state_->garbage_probability = garbage_probability;
+}
+
+FaultCounters FaultInjectionFileSystem::GetFaultCounters() const {
+  kv::MutexLock l(&state_->mu);
+  return state_->faults;
+}
+
+void FaultInjectionFileSystem::ResetFaultCounters() {
+  kv::MutexLock l(&state_->mu);
+  state_->faults = FaultCounters{};
 }
 
 std::uint64_t FaultInjectionFileSystem::Count(FaultOp op) const {
@@ -589,15 +769,29 @@ absl::Status FaultInjectionFileSystem::SimulatePowerLoss() {
       }
     }
   }
-  // Each surviving inode's durable contents, read before the base changes.
+  // Each surviving inode's durable contents, read before the base changes,
+  // plus (torn writes) part of its unsynced appends. Visited in path order,
+  // so a seed gives one outcome.
   std::map<const FaultInode*, std::string> contents;
   for (const auto& [p, inode] : durable) {
     if (contents.count(inode.get()) != 0) continue;
     std::string data;
+    std::string unsynced;  // bytes appended since the durable contents
     if (inode->path.has_value()) {
       KV_ASSIGN_OR_RETURN(data, s.ReadRange(*inode->path, 0, inode->durable_prefix));
+      if (inode->durable_tail.empty()) {
+        KV_ASSIGN_OR_RETURN(std::uint64_t size, s.base->GetFileSize(*inode->path));
+        if (size > inode->durable_prefix) {
+          KV_ASSIGN_OR_RETURN(unsynced, s.ReadRange(*inode->path, inode->durable_prefix,
+                                                    size - inode->durable_prefix));
+        }
+      }
+    } else if (inode->detached.size() > inode->durable_tail.size() &&
+               inode->detached.starts_with(inode->durable_tail)) {
+      unsynced = inode->detached.substr(inode->durable_tail.size());
     }
     data += inode->durable_tail;
+    s.TearLocked(&data, unsynced);
     contents[inode.get()] = std::move(data);
   }
   // Reboot: locks are released, open files die, the base is rewritten.
@@ -616,6 +810,7 @@ absl::Status FaultInjectionFileSystem::SimulatePowerLoss() {
   }
   s.linked = std::move(relinked);
   s.pending.clear();
+  ++s.faults.power_losses;
   return absl::OkStatus();
 }
 
