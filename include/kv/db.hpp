@@ -27,10 +27,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "kv/env.hpp"
+#include "kv/event_listener.hpp"
 #include "kv/iterator.hpp"
 #include "kv/status_macros.hpp"
 #include "kv/write_batch.hpp"
@@ -88,6 +90,9 @@ struct Options {
   std::shared_ptr<FileSystem> file_system = nullptr;
   // Time, for TTL expiry and stall accounting. nullptr: the system clock.
   std::shared_ptr<Clock> clock = nullptr;
+  // Callbacks on flushes, compactions and background errors; see
+  // kv/event_listener.hpp. Called on the background thread.
+  std::vector<std::shared_ptr<EventListener>> listeners = {};
 
   // OK, or kInvalidArgument naming the first bad field.
   [[nodiscard]] absl::Status Validate() const;

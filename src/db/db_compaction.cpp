@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "db/compaction_picker.hpp"
 #include "db/db_impl.hpp"
 #include "db/file_names.hpp"
@@ -69,7 +70,17 @@ absl::Status DBImpl::RunCompactionLocked(bool* did_work) {
     edit.SetCompactPointer(c->level, pointers[static_cast<std::size_t>(c->level)]);
   }
 
-  if (c->is_trivial_move && manual == nullptr) {
+  CompactionJobInfo info;
+  info.input_level = c->level;
+  info.output_level = c->output_level;
+  info.manual = manual != nullptr;
+  info.trivial_move = c->is_trivial_move && manual == nullptr;
+  for (int which = 0; which < 2; ++which) {
+    for (const FileRef& f : c->inputs[which]) info.input_files.push_back(f->number);
+  }
+  NotifyListenersLocked([&](EventListener& l) { l.OnCompactionBegin(info); });
+
+  if (info.trivial_move) {
     const FileRef& f = c->inputs[0].front();
     edit.RemoveFile(c->level, f->number);
     edit.AddFile(c->output_level, *f);
@@ -78,6 +89,8 @@ absl::Status DBImpl::RunCompactionLocked(bool* did_work) {
     DBStats::Add(stats_.trivial_moves);
     info_log_->Log("trivial move of ", TableFileName(f->number), " from L", c->level, " to L",
                    c->output_level);
+    info.output_files = info.input_files;
+    NotifyListenersLocked([&](EventListener& l) { l.OnCompactionCompleted(info); });
     return absl::OkStatus();
   }
 
@@ -112,17 +125,17 @@ absl::Status DBImpl::RunCompactionLocked(bool* did_work) {
   DBStats::Add(stats_.compaction_bytes_written, bytes_written);
   level_bytes_read_[static_cast<std::size_t>(c->output_level)] += bytes_read;
   level_bytes_written_[static_cast<std::size_t>(c->output_level)] += bytes_written;
-  std::string inputs;
-  for (int which = 0; which < 2; ++which) {
-    for (const FileRef& f : c->inputs[which]) absl::StrAppend(&inputs, " ", f->number);
-  }
-  std::string outs;
-  for (const FileMetaData& f : outputs) absl::StrAppend(&outs, " ", f.number);
+  for (const FileMetaData& f : outputs) info.output_files.push_back(f.number);
+  info.bytes_read = bytes_read;
+  info.bytes_written = bytes_written;
+  info.duration_micros = clock_->MonotonicMicros() - start;
   info_log_->Log("compacted L", c->level, " -> L", c->output_level, manual ? " (manual)" : "",
-                 ": inputs", inputs, " (", bytes_read, " bytes), outputs",
-                 outs.empty() ? " none" : outs, " (", bytes_written, " bytes), ",
-                 clock_->MonotonicMicros() - start, " us");
+                 ": inputs ", absl::StrJoin(info.input_files, " "), " (", bytes_read,
+                 " bytes), outputs ",
+                 outputs.empty() ? "none" : absl::StrJoin(info.output_files, " "), " (",
+                 bytes_written, " bytes), ", info.duration_micros, " us");
   DeleteObsoleteFilesLocked();
+  NotifyListenersLocked([&](EventListener& l) { l.OnCompactionCompleted(info); });
   return absl::OkStatus();
 }
 

@@ -12,6 +12,7 @@
 // compaction are only deleted after their replacement is installed.
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -25,7 +26,14 @@ namespace kv::detail {
 void DBImpl::BackgroundThreadMain() {
   kv::MutexLock l(&mu_);
   while (true) {
-    while (!shutting_down_ && !HasBackgroundWorkLocked()) bg_cv_.Wait(&mu_);
+    while (!shutting_down_ && !bg_error_to_report_ && !HasBackgroundWorkLocked()) {
+      bg_cv_.Wait(&mu_);
+    }
+    if (bg_error_to_report_) {
+      const absl::Status error = *std::exchange(bg_error_to_report_, std::nullopt);
+      NotifyListenersLocked([&](EventListener& l) { l.OnBackgroundError(error); });
+      continue;
+    }
     if (shutting_down_) break;
     absl::Status s;
     if (imm_ != nullptr) {
@@ -40,6 +48,15 @@ void DBImpl::BackgroundThreadMain() {
     if (!s.ok() && !shutting_down_) SetBackgroundErrorLocked(s);
     bg_cv_.SignalAll();  // wake writers waiting on a stall, Flush(), CompactRange()
   }
+}
+
+void DBImpl::NotifyListenersLocked(const std::function<void(EventListener&)>& fn) {
+  if (options_.listeners.empty()) return;
+  mu_.Unlock();
+  for (const std::shared_ptr<EventListener>& listener : options_.listeners) {
+    if (listener != nullptr) fn(*listener);
+  }
+  mu_.Lock();
 }
 
 bool DBImpl::HasBackgroundWorkLocked() {
@@ -58,6 +75,10 @@ absl::Status DBImpl::FlushImmutableLocked() {
   ReaderHorizon horizon;
   horizon.snapshots = snapshots_->Sequences();
   FileMetaData meta;
+  FlushJobInfo info;
+  info.file_number = number;
+  info.file_path = JoinPath(dir_, TableFileName(number));
+  NotifyListenersLocked([&](EventListener& l) { l.OnFlushBegin(info); });
   absl::Status s;
   {
     mu_.Unlock();
@@ -86,10 +107,13 @@ absl::Status DBImpl::FlushImmutableLocked() {
   DBStats::Add(stats_.flushes);
   DBStats::Add(stats_.flush_bytes_written, meta.file_size);
   if (!level_bytes_written_.empty()) level_bytes_written_[0] += meta.file_size;
+  info.file_bytes = meta.file_size;
+  info.entries = meta.num_entries;
+  info.duration_micros = clock_->MonotonicMicros() - start;
   info_log_->Log("flushed memtable to ", TableFileName(number), ": ", meta.num_entries,
-                 " entries, ", meta.file_size, " bytes, ", clock_->MonotonicMicros() - start,
-                 " us");
+                 " entries, ", meta.file_size, " bytes, ", info.duration_micros, " us");
   DeleteObsoleteFilesLocked();
+  NotifyListenersLocked([&](EventListener& l) { l.OnFlushCompleted(info); });
   return absl::OkStatus();
 }
 

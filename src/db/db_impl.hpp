@@ -23,6 +23,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -109,6 +110,11 @@ class DBImpl final : public DB {
   Writer* BuildGroupLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records a write-path failure as the sticky error.
   void SetBackgroundErrorLocked(const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Calls `fn` on every listener in Options::listeners, with mu_ released
+  // for the duration (callbacks may call back into the DB). Only the
+  // background thread calls it, between steps of its work.
+  void NotifyListenersLocked(const std::function<void(EventListener&)>& fn)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // --- background work (db_flush.cpp, db_compaction.cpp) ---
   void BackgroundThreadMain() ABSL_LOCKS_EXCLUDED(mu_);
@@ -182,6 +188,10 @@ class DBImpl final : public DB {
   std::atomic<SequenceNumber> visible_sequence_{0};
   // Sticky error of the write path: once set, every write fails with it.
   absl::Status bg_error_ ABSL_GUARDED_BY(mu_);
+  // Set with bg_error_ when listeners are registered; the background thread
+  // delivers it to OnBackgroundError (the failing thread may hold state that
+  // forbids releasing mu_ there).
+  std::optional<absl::Status> bg_error_to_report_ ABSL_GUARDED_BY(mu_);
   // The leader's scratch batch for merging a group (leader-only, like wal_).
   WriteBatch group_batch_;
 

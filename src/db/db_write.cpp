@@ -183,6 +183,7 @@ void DBImpl::SetBackgroundErrorLocked(const absl::Status& s) {
   if (bg_error_.ok()) {
     bg_error_ = s;
     DBStats::Add(stats_.background_errors);
+    if (!options_.listeners.empty()) bg_error_to_report_ = s;
     info_log_->Log("ERROR (sticky, writes refused until reopen): ", s.ToString());
     bg_cv_.SignalAll();
   }
