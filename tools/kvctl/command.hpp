@@ -55,7 +55,8 @@ std::span<const Command> Commands();
 const Command* FindCommand(std::string_view name);
 
 // Prints "kvctl: NAME: message" and returns the exit code for the status:
-// kNotFound 1, kDataLoss 3, kFailedPrecondition 5, anything else 4.
+// kDataLoss 3, kFailedPrecondition 5, anything else 4 (a missing file too:
+// exit code 1 is kept for `get` of an absent key).
 int Fail(const Invocation& inv, const absl::Status& status);
 // Prints "kvctl: NAME: message" and the command's synopsis; returns 2.
 int UsageError(const Invocation& inv, std::string_view message);

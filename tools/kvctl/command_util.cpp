@@ -13,8 +13,6 @@ int Fail(const Invocation& inv, const absl::Status& status) {
   inv.err << "kvctl: " << inv.command.name << ": " << EscapeForLine(StdSv(status.message()))
           << "\n";
   switch (status.code()) {
-    case absl::StatusCode::kNotFound:
-      return kExitNotFound;
     case absl::StatusCode::kDataLoss:
       return kExitCorruption;
     case absl::StatusCode::kFailedPrecondition:
