@@ -1,26 +1,31 @@
-// kv::BlockBuilder: builds the bytes of one SSTable block (data, index or
-// properties block) from keys added in strictly increasing order.
-//
-//   kv::BlockBuilder b(/*restart_interval=*/16);
-//   b.Add("apple", "1");
-//   b.Add("apricot", "2");
-//   std::string_view contents = b.Finish();   // valid until Reset()/destruction
-//
-// Block layout (all integers little endian; see docs/FORMAT_SSTABLE.md):
-//
-//   entry*        shared: varint32   bytes shared with the previous key
-//                 unshared: varint32 bytes of key that follow
-//                 value_len: varint32
-//                 key_delta[unshared] value[value_len]
-//   restart[n]    fixed32 offset of every restart entry, ascending
-//   n             fixed32 number of restarts (>= 1)
-//
-// Every `restart_interval`-th entry is a restart point: it stores its whole
-// key (shared == 0), so a reader binary-searches the restart array reading
-// one key per probe without decoding the entries in between.
-//
-// The builder does not know the key order; the caller (SSTableWriter)
-// checks it with its comparator.
+/// @file
+/// kv::BlockBuilder: builds the bytes of one SSTable block (data, index or
+/// properties block) from keys added in strictly increasing order.
+///
+/// @code
+///   kv::BlockBuilder b(/*restart_interval=*/16);
+///   b.Add("apple", "1");
+///   b.Add("apricot", "2");
+///   std::string_view contents = b.Finish();   // valid until Reset()/destruction
+/// @endcode
+///
+/// Block layout (all integers little endian; see docs/FORMAT.md):
+///
+/// @code
+///   entry*        shared: varint32   bytes shared with the previous key
+///                 unshared: varint32 bytes of key that follow
+///                 value_len: varint32
+///                 key_delta[unshared] value[value_len]
+///   restart[n]    fixed32 offset of every restart entry, ascending
+///   n             fixed32 number of restarts (>= 1)
+/// @endcode
+///
+/// Every `restart_interval`-th entry is a restart point: it stores its whole
+/// key (shared == 0), so a reader binary-searches the restart array reading
+/// one key per probe without decoding the entries in between.
+///
+/// The builder does not know the key order; the caller (SSTableWriter)
+/// checks it with its comparator.
 #pragma once
 
 #include <algorithm>
@@ -35,9 +40,10 @@
 
 namespace kv {
 
+/// Builds one block's bytes; see the file comment.
 class BlockBuilder {
  public:
-  // REQUIRES: restart_interval >= 1
+  /// REQUIRES: restart_interval >= 1
   explicit BlockBuilder(int restart_interval = 16) : restart_interval_(restart_interval) {
     assert(restart_interval >= 1);
     restarts_.push_back(0);
@@ -46,7 +52,7 @@ class BlockBuilder {
   BlockBuilder(const BlockBuilder&) = delete;
   BlockBuilder& operator=(const BlockBuilder&) = delete;
 
-  // Forgets everything added; the builder can build another block.
+  /// Forgets everything added; the builder can build another block.
   void Reset() {
     buffer_.clear();
     restarts_.clear();
@@ -57,8 +63,8 @@ class BlockBuilder {
     last_key_.clear();
   }
 
-  // REQUIRES: !finished(); key greater than every key added since Reset()
-  // in the table's key order.
+  /// REQUIRES: !finished(); key greater than every key added since Reset()
+  /// in the table's key order.
   void Add(std::string_view key, std::string_view value) {
     assert(!finished_);
     std::size_t shared = 0;
@@ -81,8 +87,8 @@ class BlockBuilder {
     ++num_entries_;
   }
 
-  // Appends the restart array and returns the finished block contents,
-  // valid until Reset() or destruction.
+  /// Appends the restart array and returns the finished block contents,
+  /// valid until Reset() or destruction.
   std::string_view Finish() {
     if (!finished_) {
       for (std::uint32_t r : restarts_) PutFixed32(&buffer_, r);
@@ -92,15 +98,18 @@ class BlockBuilder {
     return buffer_;
   }
 
-  // The size Finish() would return now.
+  /// The size Finish() would return now.
   std::size_t CurrentSizeEstimate() const {
     return buffer_.size() + (finished_ ? 0 : (restarts_.size() + 1) * sizeof(std::uint32_t));
   }
 
+  /// True if nothing was added since Reset().
   bool empty() const { return num_entries_ == 0; }
+  /// True once Finish() was called (until Reset()).
   bool finished() const { return finished_; }
+  /// Entries added since Reset().
   std::size_t num_entries() const { return num_entries_; }
-  // The last key added (empty if none).
+  /// The last key added (empty if none).
   std::string_view last_key() const { return last_key_; }
 
  private:

@@ -1,30 +1,35 @@
-// kv's cache-local ("blocked") bloom filter: one per SSTable, over the
-// table's user keys.
-//
-//   kv::BloomFilterBuilder b(/*bits_per_key=*/10);
-//   for (auto k : keys) b.AddKey(k);
-//   std::string filter = b.Finish();
-//   kv::BloomFilterReader r;
-//   if (!r.Init(filter)) { /* malformed */ }
-//   r.KeyMayMatch("x");   // false: "x" was certainly not added
-//
-// Design: the filter is an array of 64-byte (512-bit) lines. A key's 64-bit
-// XXH3 hash picks one line with its high 32 bits, and all of the key's probes
-// fall in that line, so a lookup touches exactly one CPU cache line (the
-// filter block is 64-byte aligned in memory). The probe bit positions come
-// from the low 32 bits h2: each probe takes the top 9 bits of h2, then h2 is
-// multiplied by an odd constant (a bijection that spreads every bit upward).
-// Confining a key to one line costs some accuracy: with B bits per key, keys
-// per line are roughly Poisson(512 / B), and crowded lines have more false
-// positives; BlockedBloomFalsePositiveRate() gives the expected rate.
-//
-// Layout (see docs/FORMAT_SSTABLE.md):
-//   line[num_lines]   64 bytes each; bit i of a line is bit (i % 64) of the
-//                     little-endian 64-bit word i / 64
-//   num_probes        1 byte, 1..30
-//   num_lines         fixed32
-//
-// Thread-safety: a BloomFilterReader is immutable once initialized.
+/// @file
+/// kv's cache-local ("blocked") bloom filter: one per SSTable, over the
+/// table's user keys.
+///
+/// @code
+///   kv::BloomFilterBuilder b(/*bits_per_key=*/10);
+///   for (auto k : keys) b.AddKey(k);
+///   std::string filter = b.Finish();
+///   kv::BloomFilterReader r;
+///   if (!r.Init(filter)) { /* malformed */ }
+///   r.KeyMayMatch("x");   // false: "x" was certainly not added
+/// @endcode
+///
+/// Design: the filter is an array of 64-byte (512-bit) lines. A key's 64-bit
+/// XXH3 hash picks one line with its high 32 bits, and all of the key's probes
+/// fall in that line, so a lookup touches exactly one CPU cache line (the
+/// filter block is 64-byte aligned in memory). The probe bit positions come
+/// from the low 32 bits h2: each probe takes the top 9 bits of h2, then h2 is
+/// multiplied by an odd constant (a bijection that spreads every bit upward).
+/// Confining a key to one line costs some accuracy: with B bits per key, keys
+/// per line are roughly Poisson(512 / B), and crowded lines have more false
+/// positives; BlockedBloomFalsePositiveRate() gives the expected rate.
+///
+/// Layout (see docs/FORMAT.md):
+/// @code
+///   line[num_lines]   64 bytes each; bit i of a line is bit (i % 64) of the
+///                     little-endian 64-bit word i / 64
+///   num_probes        1 byte, 1..30
+///   num_lines         fixed32
+/// @endcode
+///
+/// Thread-safety: a BloomFilterReader is immutable once initialized.
 #pragma once
 
 #include <algorithm>
@@ -44,14 +49,18 @@
 
 namespace kv {
 
+/// Bytes of one filter line (one CPU cache line).
 inline constexpr std::size_t kBloomLineBytes = 64;
+/// Bits of one filter line.
 inline constexpr std::size_t kBloomLineBits = kBloomLineBytes * 8;
-inline constexpr std::size_t kBloomTrailerBytes = 5;  // num_probes + num_lines
+inline constexpr std::size_t kBloomTrailerBytes = 5;  ///< num_probes + num_lines
+/// The most probes a filter may use.
 inline constexpr int kBloomMaxProbes = 30;
 
+/// The 64-bit hash a key is filtered by (XXH3-64).
 inline std::uint64_t BloomHash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
 
-// Probes per key for `bits_per_key`: about bits_per_key * ln 2.
+/// Probes per key for `bits_per_key`: about bits_per_key * ln 2.
 inline int BloomNumProbes(int bits_per_key) {
   const int k = static_cast<int>(std::lround(bits_per_key * 0.69));
   return std::clamp(k, 1, kBloomMaxProbes);
@@ -66,10 +75,10 @@ inline std::uint32_t BloomLineIndex(std::uint64_t hash, std::uint32_t num_lines)
 }
 }  // namespace detail
 
-// The false-positive rate a blocked bloom filter with `keys_per_line`
-// keys per 512-bit line on average and `num_probes` probes should have:
-// the average over a Poisson number j of keys in the probed line of the
-// chance that all probes hit set bits, (1 - (1 - 1/512)^(k j))^k.
+/// The false-positive rate a blocked bloom filter with `keys_per_line`
+/// keys per 512-bit line on average and `num_probes` probes should have:
+/// the average over a Poisson number j of keys in the probed line of the
+/// chance that all probes hit set bits, (1 - (1 - 1/512)^(k j))^k.
 inline double BlockedBloomFalsePositiveRate(double keys_per_line, int num_probes) {
   double total = 0;
   double poisson = std::exp(-keys_per_line);  // P(j = 0)
@@ -82,20 +91,23 @@ inline double BlockedBloomFalsePositiveRate(double keys_per_line, int num_probes
   return total;
 }
 
+/// Collects key hashes and builds one filter from them.
 class BloomFilterBuilder {
  public:
-  // REQUIRES: bits_per_key >= 1
+  /// REQUIRES: bits_per_key >= 1
   explicit BloomFilterBuilder(int bits_per_key) : bits_per_key_(bits_per_key) {}
 
+  /// Adds AddHash(BloomHash(key)).
   void AddKey(std::string_view key) { AddHash(BloomHash(key)); }
-  // Consecutive equal hashes (the versions of one user key) are added once.
+  /// Consecutive equal hashes (the versions of one user key) are added once.
   void AddHash(std::uint64_t hash) {
     if (!hashes_.empty() && hashes_.back() == hash) return;
     hashes_.push_back(hash);
   }
+  /// Distinct hashes added since the last Finish().
   std::size_t num_hashes() const { return hashes_.size(); }
 
-  // Returns the filter for every key added and resets the builder.
+  /// Returns the filter for every key added and resets the builder.
   std::string Finish() {
     const std::uint64_t bits = std::uint64_t{hashes_.size()} * std::max(bits_per_key_, 1);
     const auto num_lines = static_cast<std::uint32_t>(std::min<std::uint64_t>(
@@ -125,11 +137,11 @@ class BloomFilterBuilder {
   std::vector<std::uint64_t> hashes_;
 };
 
-// Answers membership queries over filter bytes it does not own.
+/// Answers membership queries over filter bytes it does not own.
 class BloomFilterReader {
  public:
-  // Points the reader at `filter` (which must outlive it). Returns false if
-  // the bytes are not a well-formed filter; the reader then matches every key.
+  /// Points the reader at `filter` (which must outlive it). Returns false if
+  /// the bytes are not a well-formed filter; the reader then matches every key.
   [[nodiscard]] bool Init(std::string_view filter) {
     lines_ = nullptr;
     num_lines_ = 0;
@@ -148,8 +160,10 @@ class BloomFilterReader {
     return true;
   }
 
+  /// False if `key` was certainly not added; true if it may have been.
   bool KeyMayMatch(std::string_view key) const { return HashMayMatch(BloomHash(key)); }
 
+  /// KeyMayMatch for a precomputed BloomHash.
   bool HashMayMatch(std::uint64_t hash) const {
     if (!valid_) return true;
     if (num_lines_ == 0) return false;  // a filter of no keys
@@ -164,7 +178,9 @@ class BloomFilterReader {
     return true;
   }
 
+  /// The filter's number of lines (0 if not initialized).
   std::uint32_t num_lines() const { return num_lines_; }
+  /// The filter's probes per key (0 if not initialized).
   int num_probes() const { return num_probes_; }
 
  private:

@@ -1,8 +1,9 @@
-// Checksums for every on-disk record and block: XXH3 (xxHash), 64-bit.
-//
-// Formats that store 32 bits keep the low half of the 64-bit hash. Stored
-// checksums are "masked" so that a checksum of data that itself embeds
-// checksums does not degenerate (the same trick as in many log formats).
+/// @file
+/// Checksums for every on-disk record and block: XXH3 (xxHash), 64-bit.
+///
+/// Formats that store 32 bits keep the low half of the 64-bit hash. Stored
+/// checksums are "masked" so that a checksum of data that itself embeds
+/// checksums does not degenerate (the same trick as in many log formats).
 #pragma once
 
 #include <cstdint>
@@ -17,12 +18,13 @@
 
 namespace kv {
 
+/// XXH3-64 of `data`, with an optional seed.
 inline std::uint64_t Checksum64(std::string_view data, std::uint64_t seed = 0) {
   return XXH3_64bits_withSeed(data.data(), data.size(), seed);
 }
 
-// Checksum over two adjacent pieces without concatenating them (e.g. a
-// record type byte followed by its payload).
+/// Checksum over two adjacent pieces without concatenating them (e.g. a
+/// record type byte followed by its payload).
 inline std::uint64_t Checksum64(std::string_view a, std::string_view b) {
   XXH3_state_t state;
   XXH3_64bits_reset(&state);
@@ -31,13 +33,15 @@ inline std::uint64_t Checksum64(std::string_view a, std::string_view b) {
   return XXH3_64bits_digest(&state);
 }
 
+/// The low 32 bits of Checksum64(data).
 inline std::uint32_t Checksum32(std::string_view data) {
   return static_cast<std::uint32_t>(Checksum64(data));
 }
 
-// Rotate and add a constant so a stored checksum never equals the checksum
-// of the bytes that contain it.
+/// Rotate and add a constant so a stored checksum never equals the checksum
+/// of the bytes that contain it.
 inline std::uint32_t MaskChecksum(std::uint32_t c) { return ((c >> 15) | (c << 17)) + 0xa282ead8u; }
+/// The inverse of MaskChecksum.
 inline std::uint32_t UnmaskChecksum(std::uint32_t m) {
   const std::uint32_t rot = m - 0xa282ead8u;
   return (rot >> 17) | (rot << 15);

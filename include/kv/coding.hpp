@@ -1,9 +1,10 @@
-// Byte encoding helpers shared by every on-disk format: fixed-width
-// little-endian integers and LEB128-style varints.
-//
-// Encoders append to a std::string. Decoders consume from the front of a
-// std::string_view and return false (leaving the input unspecified) when the
-// input is too short or malformed; they never read past the view.
+/// @file
+/// Byte encoding helpers shared by every on-disk format: fixed-width
+/// little-endian integers and LEB128-style varints.
+///
+/// Encoders append to a std::string. Decoders consume from the front of a
+/// std::string_view and return false (leaving the input unspecified) when the
+/// input is too short or malformed; they never read past the view.
 #pragma once
 
 #include <cstdint>
@@ -13,46 +14,54 @@
 
 namespace kv {
 
+/// Writes `v` as 4 little-endian bytes at `dst`.
 inline void EncodeFixed32(char* dst, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) dst[i] = static_cast<char>((v >> (8 * i)) & 0xff);
 }
+/// Writes `v` as 8 little-endian bytes at `dst`.
 inline void EncodeFixed64(char* dst, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) dst[i] = static_cast<char>((v >> (8 * i)) & 0xff);
 }
+/// Reads 4 little-endian bytes at `p`.
 inline std::uint32_t DecodeFixed32(const char* p) {
   std::uint32_t v = 0;
   for (int i = 0; i < 4; ++i) v |= std::uint32_t{static_cast<unsigned char>(p[i])} << (8 * i);
   return v;
 }
+/// Reads 8 little-endian bytes at `p`.
 inline std::uint64_t DecodeFixed64(const char* p) {
   std::uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
   return v;
 }
+/// Reads 2 little-endian bytes at `p`.
 inline std::uint16_t DecodeFixed16(const char* p) {
   return static_cast<std::uint16_t>(static_cast<unsigned char>(p[0]) |
                                     (static_cast<unsigned char>(p[1]) << 8));
 }
+/// Writes `v` as 2 little-endian bytes at `dst`.
 inline void EncodeFixed16(char* dst, std::uint16_t v) {
   dst[0] = static_cast<char>(v & 0xff);
   dst[1] = static_cast<char>(v >> 8);
 }
 
+/// Appends `v` as 4 little-endian bytes.
 inline void PutFixed32(std::string* dst, std::uint32_t v) {
   char buf[4];
   EncodeFixed32(buf, v);
   dst->append(buf, 4);
 }
+/// Appends `v` as 8 little-endian bytes.
 inline void PutFixed64(std::string* dst, std::uint64_t v) {
   char buf[8];
   EncodeFixed64(buf, v);
   dst->append(buf, 8);
 }
 
-// Maximum encoded length of a 64-bit varint.
+/// Maximum encoded length of a 64-bit varint.
 inline constexpr int kMaxVarint64Bytes = 10;
 
-// Writes `v` as a varint at `dst` and returns one past the last byte written.
+/// Writes `v` as a varint at `dst` and returns one past the last byte written.
 inline char* EncodeVarint64(char* dst, std::uint64_t v) {
   auto* p = reinterpret_cast<unsigned char*>(dst);
   while (v >= 0x80) {
@@ -62,11 +71,14 @@ inline char* EncodeVarint64(char* dst, std::uint64_t v) {
   *p++ = static_cast<unsigned char>(v);
   return reinterpret_cast<char*>(p);
 }
+/// Appends `v` as a varint (1 to kMaxVarint64Bytes bytes).
 inline void PutVarint64(std::string* dst, std::uint64_t v) {
   char buf[kMaxVarint64Bytes];
   dst->append(buf, EncodeVarint64(buf, v) - buf);
 }
+/// Appends `v` as a varint (1 to 5 bytes).
 inline void PutVarint32(std::string* dst, std::uint32_t v) { PutVarint64(dst, v); }
+/// The number of bytes the varint encoding of `v` takes.
 inline int VarintLength(std::uint64_t v) {
   int len = 1;
   while (v >= 0x80) {
@@ -76,8 +88,8 @@ inline int VarintLength(std::uint64_t v) {
   return len;
 }
 
-// Parses a varint from [p, limit). Returns one past its last byte, or
-// nullptr if the input ends early or the value overflows 64 bits.
+/// Parses a varint from [p, limit). Returns one past its last byte, or
+/// nullptr if the input ends early or the value overflows 64 bits.
 inline const char* DecodeVarint64(const char* p, const char* limit, std::uint64_t* v) {
   std::uint64_t result = 0;
   for (int shift = 0; shift <= 63 && p < limit; shift += 7) {
@@ -91,6 +103,7 @@ inline const char* DecodeVarint64(const char* p, const char* limit, std::uint64_
   }
   return nullptr;
 }
+/// DecodeVarint64, also returning nullptr if the value exceeds 32 bits.
 inline const char* DecodeVarint32(const char* p, const char* limit, std::uint32_t* v) {
   std::uint64_t wide = 0;
   const char* next = DecodeVarint64(p, limit, &wide);
@@ -99,24 +112,29 @@ inline const char* DecodeVarint32(const char* p, const char* limit, std::uint32_
   return next;
 }
 
+/// Consumes a varint from the front of `*in`; false if malformed.
 inline bool GetVarint64(std::string_view* in, std::uint64_t* v) {
   const char* next = DecodeVarint64(in->data(), in->data() + in->size(), v);
   if (next == nullptr) return false;
   in->remove_prefix(static_cast<std::size_t>(next - in->data()));
   return true;
 }
+/// Consumes a varint that fits in 32 bits from the front of `*in`; false if
+/// malformed or too large.
 inline bool GetVarint32(std::string_view* in, std::uint32_t* v) {
   const char* next = DecodeVarint32(in->data(), in->data() + in->size(), v);
   if (next == nullptr) return false;
   in->remove_prefix(static_cast<std::size_t>(next - in->data()));
   return true;
 }
+/// Consumes 4 little-endian bytes from the front of `*in`; false if short.
 inline bool GetFixed32(std::string_view* in, std::uint32_t* v) {
   if (in->size() < 4) return false;
   *v = DecodeFixed32(in->data());
   in->remove_prefix(4);
   return true;
 }
+/// Consumes 8 little-endian bytes from the front of `*in`; false if short.
 inline bool GetFixed64(std::string_view* in, std::uint64_t* v) {
   if (in->size() < 8) return false;
   *v = DecodeFixed64(in->data());
@@ -124,7 +142,8 @@ inline bool GetFixed64(std::string_view* in, std::uint64_t* v) {
   return true;
 }
 
-// A length-prefixed byte string: varint length, then the bytes.
+/// A length-prefixed byte string: varint length, then the bytes.
+/// @{
 inline void PutLengthPrefixed(std::string* dst, std::string_view s) {
   PutVarint64(dst, s.size());
   dst->append(s.data(), s.size());
@@ -136,5 +155,6 @@ inline bool GetLengthPrefixed(std::string_view* in, std::string_view* out) {
   in->remove_prefix(static_cast<std::size_t>(len));
   return true;
 }
+/// @}
 
 }  // namespace kv

@@ -1,18 +1,21 @@
-// The narrow file-system and clock interfaces all of kv's I/O and time go
-// through, so that tests can run a DB in memory, inject faults, simulate
-// power loss and control time.
-//
-//   std::shared_ptr<kv::FileSystem> fs = kv::FileSystem::Default();   // POSIX
-//   std::shared_ptr<kv::FileSystem> mem = kv::NewMemFileSystem();      // in memory
-//   KV_ASSIGN_OR_RETURN(auto file, fs->NewWritableFile("/tmp/x"));
-//
-// Paths are plain strings; kv joins them with '/'. Errors are absl::Status
-// values whose message names the path; errno-derived codes for real I/O
-// errors (ENOENT -> kNotFound, ENOSPC -> kResourceExhausted, ...).
-//
-// Thread-safety: a FileSystem and a Clock may be used from any thread. A
-// single file object is used by one thread at a time, except
-// RandomAccessFile::Read, which is safe to call concurrently.
+/// @file
+/// The narrow file-system and clock interfaces all of kv's I/O and time go
+/// through, so that tests can run a DB in memory, inject faults, simulate
+/// power loss and control time.
+///
+/// @code
+///   std::shared_ptr<kv::FileSystem> fs = kv::FileSystem::Default();   // POSIX
+///   std::shared_ptr<kv::FileSystem> mem = kv::NewMemFileSystem();      // in memory
+///   KV_ASSIGN_OR_RETURN(auto file, fs->NewWritableFile("/tmp/x"));
+/// @endcode
+///
+/// Paths are plain strings; kv joins them with '/'. Errors are absl::Status
+/// values whose message names the path; errno-derived codes for real I/O
+/// errors (ENOENT -> kNotFound, ENOSPC -> kResourceExhausted, ...).
+///
+/// Thread-safety: a FileSystem and a Clock may be used from any thread. A
+/// single file object is used by one thread at a time, except
+/// RandomAccessFile::Read, which is safe to call concurrently.
 #pragma once
 
 #include <atomic>
@@ -28,122 +31,136 @@
 
 namespace kv {
 
-// A file read from the front to the back (WAL and MANIFEST replay).
+/// A file read from the front to the back (WAL and MANIFEST replay).
 class SequentialFile {
  public:
   virtual ~SequentialFile() = default;
-  // Reads up to `n` bytes into `scratch` (which has room for n) and returns a
-  // view of what was read: shorter than n only at end of file, empty at EOF.
+  /// Reads up to `n` bytes into `scratch` (which has room for n) and returns a
+  /// view of what was read: shorter than n only at end of file, empty at EOF.
   [[nodiscard]] virtual absl::StatusOr<std::string_view> Read(std::size_t n, char* scratch) = 0;
+  /// Skips `n` bytes (stopping at end of file).
   [[nodiscard]] virtual absl::Status Skip(std::uint64_t n) = 0;
 };
 
-// A file read at arbitrary offsets (SSTables). Read is thread-safe.
+/// A file read at arbitrary offsets (SSTables). Read is thread-safe.
 class RandomAccessFile {
  public:
   virtual ~RandomAccessFile() = default;
-  // Reads up to `n` bytes at `offset` into `scratch`; the result may point
-  // into `scratch` or elsewhere (e.g. a mapping) and is shorter than n only
-  // at end of file.
+  /// Reads up to `n` bytes at `offset` into `scratch`; the result may point
+  /// into `scratch` or elsewhere (e.g. a mapping) and is shorter than n only
+  /// at end of file.
   [[nodiscard]] virtual absl::StatusOr<std::string_view> Read(std::uint64_t offset, std::size_t n,
                                                               char* scratch) const = 0;
+  /// The file's size in bytes.
   [[nodiscard]] virtual absl::StatusOr<std::uint64_t> Size() const = 0;
 };
 
-// An append-only file. Append hands bytes to the OS (they survive a process
-// crash once Append returns); Sync makes them durable (fdatasync).
+/// An append-only file. Append hands bytes to the OS (they survive a process
+/// crash once Append returns); Sync makes them durable (fdatasync).
 class WritableFile {
  public:
   virtual ~WritableFile() = default;
+  /// Appends `data` at the end of the file.
   [[nodiscard]] virtual absl::Status Append(std::string_view data) = 0;
-  // Makes every appended byte durable across power loss. The file's *name*
-  // is durable only after FileSystem::SyncDir of its directory.
+  /// Makes every appended byte durable across power loss. The file's *name*
+  /// is durable only after FileSystem::SyncDir of its directory.
   [[nodiscard]] virtual absl::Status Sync() = 0;
+  /// Closes the file (without syncing it).
   [[nodiscard]] virtual absl::Status Close() = 0;
-  // Bytes appended so far (including any that existed when opened).
+  /// Bytes appended so far (including any that existed when opened).
   virtual std::uint64_t Size() const = 0;
 };
 
-// An OS-level lock on a file; released when destroyed.
+/// An OS-level lock on a file; released when destroyed.
 class FileLock {
  public:
   virtual ~FileLock() = default;
 };
 
+/// Files, directories and locks. kv never touches the disk except through
+/// one of these (Options::file_system).
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
 
-  // The process-wide POSIX file system.
+  /// The process-wide POSIX file system.
   static std::shared_ptr<FileSystem> Default();
 
+  /// Opens an existing file for reading from the front.
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<SequentialFile>> NewSequentialFile(
       const std::string& path) = 0;
+  /// Opens an existing file for reading at arbitrary offsets.
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
       const std::string& path) = 0;
-  // Creates the file, or truncates it if it exists.
+  /// Creates the file, or truncates it if it exists.
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
       const std::string& path) = 0;
-  // Opens for appending, creating the file if absent.
+  /// Opens for appending, creating the file if absent.
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
       const std::string& path) = 0;
 
+  /// True if `path` exists.
   [[nodiscard]] virtual bool FileExists(const std::string& path) = 0;
-  // Names (not paths) of the entries of `dir`, excluding "." and "..".
+  /// Names (not paths) of the entries of `dir`, excluding "." and "..".
   [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> GetChildren(
       const std::string& dir) = 0;
+  /// The size of the file at `path`, in bytes.
   [[nodiscard]] virtual absl::StatusOr<std::uint64_t> GetFileSize(const std::string& path) = 0;
+  /// Deletes the file at `path`.
   [[nodiscard]] virtual absl::Status RemoveFile(const std::string& path) = 0;
-  // Creates `dir` (and missing parents); OK if it already exists.
+  /// Creates `dir` (and missing parents); OK if it already exists.
   [[nodiscard]] virtual absl::Status CreateDir(const std::string& dir) = 0;
-  // Removes an empty directory.
+  /// Removes an empty directory.
   [[nodiscard]] virtual absl::Status RemoveDir(const std::string& dir) = 0;
-  // Atomically replaces `to` with `from`. Durable only after SyncDir.
+  /// Atomically replaces `to` with `from`. Durable only after SyncDir.
   [[nodiscard]] virtual absl::Status RenameFile(const std::string& from, const std::string& to) = 0;
-  // Shrinks (or extends with zeros) the file to `size` bytes.
+  /// Shrinks (or extends with zeros) the file to `size` bytes.
   [[nodiscard]] virtual absl::Status TruncateFile(const std::string& path, std::uint64_t size) = 0;
-  // Makes the directory's entries (creations, renames, removals) durable.
+  /// Makes the directory's entries (creations, renames, removals) durable.
   [[nodiscard]] virtual absl::Status SyncDir(const std::string& dir) = 0;
-  // Takes an exclusive lock on `path` (creating it if needed) that conflicts
-  // both with other processes and with other locks in this process.
-  // kFailedPrecondition if it is already held.
+  /// Takes an exclusive lock on `path` (creating it if needed) that conflicts
+  /// both with other processes and with other locks in this process.
+  /// kFailedPrecondition if it is already held.
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<FileLock>> LockFile(
       const std::string& path) = 0;
 };
 
-// Time, separate from files so tests can control it.
+/// Time, separate from files so tests can control it.
 class Clock {
  public:
   virtual ~Clock() = default;
-  // The process-wide system clock.
+  /// The process-wide system clock.
   static std::shared_ptr<Clock> Default();
-  // Wall-clock time in microseconds since the Unix epoch (TTL expiry).
+  /// Wall-clock time in microseconds since the Unix epoch (TTL expiry).
   virtual std::uint64_t NowMicros() = 0;
-  // A monotonic time in microseconds (durations, stall accounting).
+  /// A monotonic time in microseconds (durations, stall accounting).
   virtual std::uint64_t MonotonicMicros() = 0;
+  /// Blocks the calling thread for about `micros` microseconds.
   virtual void SleepForMicros(std::uint64_t micros) = 0;
 };
 
-// A clock that only moves when told to: for TTL tests.
+/// A clock that only moves when told to: for TTL tests.
 class ManualClock final : public Clock {
  public:
+  /// Starts at `start_micros` (by default a fixed time in 2001).
   explicit ManualClock(std::uint64_t start_micros = 1'000'000'000'000'000ull)
       : now_(start_micros) {}
   std::uint64_t NowMicros() override { return now_.load(); }
   std::uint64_t MonotonicMicros() override { return now_.load(); }
-  // Sleeping advances the manual time so that waits terminate.
+  /// Sleeping advances the manual time so that waits terminate.
   void SleepForMicros(std::uint64_t micros) override { now_.fetch_add(micros); }
+  /// Moves both times forward by `micros`.
   void Advance(std::uint64_t micros) { now_.fetch_add(micros); }
 
  private:
   std::atomic<std::uint64_t> now_;
 };
 
-// A file system that lives entirely in memory (a DB in it vanishes with the
-// object). Thread-safe. Sync and SyncDir are no-ops.
+/// A file system that lives entirely in memory (a DB in it vanishes with the
+/// object). Thread-safe. Sync and SyncDir are no-ops.
 std::shared_ptr<FileSystem> NewMemFileSystem();
 
-// Joins a directory and a file name with exactly one '/'.
+/// Joins a directory and a file name with exactly one '/'.
 inline std::string JoinPath(std::string_view dir, std::string_view name) {
   std::string out(dir);
   if (!out.empty() && out.back() != '/') out.push_back('/');
@@ -151,9 +168,9 @@ inline std::string JoinPath(std::string_view dir, std::string_view name) {
   return out;
 }
 
-// Reads a whole file into a string (small files: CURRENT, tests).
+/// Reads a whole file into a string (small files: CURRENT, tests).
 [[nodiscard]] absl::StatusOr<std::string> ReadFileToString(FileSystem& fs, const std::string& path);
-// Writes `data` to a new file at `path`, optionally syncing it.
+/// Writes `data` to a new file at `path`, optionally syncing it.
 [[nodiscard]] absl::Status WriteStringToFile(FileSystem& fs, std::string_view data,
                                              const std::string& path, bool sync);
 

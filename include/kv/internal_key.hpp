@@ -1,20 +1,23 @@
-// Internal keys: how kv versions every user key.
-//
-// An internal key is the user key followed by an 8-byte little-endian
-// trailer  (sequence << 8) | type.  Internal keys sort by user key ascending
-// (unsigned bytewise), then by trailer descending, so the newest version of
-// a key comes first and a lookup for (key, snapshot sequence) seeks to the
-// first entry with sequence <= snapshot.
-//
-// Types:
-//   kDeletion          tombstone; the value is empty
-//   kValue             a plain value
-//   kValueWithExpiry   value bytes = fixed64 absolute expiry (microseconds
-//                      since the Unix epoch, from Options::clock) + the user
-//                      value. Once the clock passes the expiry the entry reads
-//                      as a deletion.
-//
-// Sequence numbers are 56 bits: at most kMaxSequenceNumber.
+/// @file
+/// Internal keys: how kv versions every user key.
+///
+/// An internal key is the user key followed by an 8-byte little-endian
+/// trailer  (sequence << 8) | type.  Internal keys sort by user key ascending
+/// (unsigned bytewise), then by trailer descending, so the newest version of
+/// a key comes first and a lookup for (key, snapshot sequence) seeks to the
+/// first entry with sequence <= snapshot.
+///
+/// Types:
+/// @code
+///   kDeletion          tombstone; the value is empty
+///   kValue             a plain value
+///   kValueWithExpiry   value bytes = fixed64 absolute expiry (microseconds
+///                      since the Unix epoch, from Options::clock) + the user
+///                      value. Once the clock passes the expiry the entry reads
+///                      as a deletion.
+/// @endcode
+///
+/// Sequence numbers are 56 bits: at most kMaxSequenceNumber.
 #pragma once
 
 #include <cassert>
@@ -27,33 +30,41 @@
 
 namespace kv {
 
+/// Orders every write: each entry of a batch gets the next number.
 using SequenceNumber = std::uint64_t;
+/// The largest sequence number (56 bits).
 inline constexpr SequenceNumber kMaxSequenceNumber = (SequenceNumber{1} << 56) - 1;
 
+/// The type byte of an internal key's trailer; see the file comment.
 enum class ValueType : std::uint8_t {
-  kDeletion = 0,
-  kValue = 1,
-  kValueWithExpiry = 2,
+  kDeletion = 0,         ///< tombstone; the value is empty
+  kValue = 1,            ///< a plain value
+  kValueWithExpiry = 2,  ///< fixed64 absolute expiry (µs) + the user value
 };
-// The largest type: a seek key built with it sorts before every entry of
-// the same user key and sequence.
+/// The largest type: a seek key built with it sorts before every entry of
+/// the same user key and sequence.
 inline constexpr ValueType kValueTypeForSeek = ValueType::kValueWithExpiry;
+/// Size of the (sequence << 8) | type trailer of an internal key.
 inline constexpr std::size_t kTrailerBytes = 8;
+/// Size of the expiry prefix of a kValueWithExpiry value.
 inline constexpr std::size_t kExpiryBytes = 8;
 
+/// True if `t` is a known ValueType.
 inline bool IsValidValueType(std::uint8_t t) { return t <= 2; }
 
+/// The trailer (seq << 8) | type. REQUIRES: seq <= kMaxSequenceNumber.
 inline std::uint64_t PackTrailer(SequenceNumber seq, ValueType type) {
   assert(seq <= kMaxSequenceNumber);
   return (seq << 8) | static_cast<std::uint8_t>(type);
 }
 
-// Appends the internal key for (user_key, seq, type) to `dst`.
+/// Appends the internal key for (user_key, seq, type) to `dst`.
 inline void AppendInternalKey(std::string* dst, std::string_view user_key, SequenceNumber seq,
                               ValueType type) {
   dst->append(user_key.data(), user_key.size());
   PutFixed64(dst, PackTrailer(seq, type));
 }
+/// The internal key for (user_key, seq, type).
 inline std::string MakeInternalKey(std::string_view user_key, SequenceNumber seq, ValueType type) {
   std::string k;
   k.reserve(user_key.size() + kTrailerBytes);
@@ -61,23 +72,26 @@ inline std::string MakeInternalKey(std::string_view user_key, SequenceNumber seq
   return k;
 }
 
-// A decoded internal key; user_key views the encoded bytes.
+/// A decoded internal key; user_key views the encoded bytes.
 struct ParsedInternalKey {
-  std::string_view user_key;
-  SequenceNumber sequence = 0;
-  ValueType type = ValueType::kValue;
+  std::string_view user_key;           ///< the key without its trailer
+  SequenceNumber sequence = 0;         ///< the trailer's sequence number
+  ValueType type = ValueType::kValue;  ///< the trailer's type
 };
 
-// REQUIRES: internal_key.size() >= kTrailerBytes
+/// The user key part of an internal key.
+/// REQUIRES: internal_key.size() >= kTrailerBytes
 inline std::string_view ExtractUserKey(std::string_view internal_key) {
   assert(internal_key.size() >= kTrailerBytes);
   return internal_key.substr(0, internal_key.size() - kTrailerBytes);
 }
+/// The trailer of an internal key, (sequence << 8) | type.
+/// REQUIRES: internal_key.size() >= kTrailerBytes
 inline std::uint64_t ExtractTrailer(std::string_view internal_key) {
   return DecodeFixed64(internal_key.data() + internal_key.size() - kTrailerBytes);
 }
 
-// Returns false if the key is too short or its type byte is unknown.
+/// Returns false if the key is too short or its type byte is unknown.
 [[nodiscard]] inline bool ParseInternalKey(std::string_view internal_key, ParsedInternalKey* out) {
   if (internal_key.size() < kTrailerBytes) return false;
   const std::uint64_t trailer = ExtractTrailer(internal_key);
@@ -89,12 +103,12 @@ inline std::uint64_t ExtractTrailer(std::string_view internal_key) {
   return true;
 }
 
-// Unsigned bytewise comparison of user keys (std::string_view::compare is
-// char_traits<char>::compare, which compares as unsigned char).
+/// Unsigned bytewise comparison of user keys (std::string_view::compare is
+/// char_traits<char>::compare, which compares as unsigned char).
 inline int CompareUserKeys(std::string_view a, std::string_view b) { return a.compare(b); }
 
-// The order of internal keys described above.
-// REQUIRES: both keys are at least kTrailerBytes long.
+/// The order of internal keys described above.
+/// REQUIRES: both keys are at least kTrailerBytes long.
 inline int CompareInternalKeys(std::string_view a, std::string_view b) {
   const int r = CompareUserKeys(ExtractUserKey(a), ExtractUserKey(b));
   if (r != 0) return r;
@@ -105,8 +119,8 @@ inline int CompareInternalKeys(std::string_view a, std::string_view b) {
   return 0;
 }
 
-// Splits a kValueWithExpiry value into its expiry and the user value.
-// Returns false if the value is too short to hold the expiry.
+/// Splits a kValueWithExpiry value into its expiry and the user value.
+/// Returns false if the value is too short to hold the expiry.
 [[nodiscard]] inline bool SplitExpiringValue(std::string_view stored, std::uint64_t* expiry_micros,
                                              std::string_view* user_value) {
   if (stored.size() < kExpiryBytes) return false;
@@ -115,7 +129,7 @@ inline int CompareInternalKeys(std::string_view a, std::string_view b) {
   return true;
 }
 
-// True if an entry of this type and stored value is expired at `now_micros`.
+/// True if an entry of this type and stored value is expired at `now_micros`.
 inline bool IsExpired(ValueType type, std::string_view stored_value, std::uint64_t now_micros) {
   if (type != ValueType::kValueWithExpiry) return false;
   std::uint64_t expiry = 0;

@@ -1,17 +1,20 @@
-// The SSTable file format's small pieces: block handles, the on-disk block
-// trailer, the fixed-size footer, the properties block, and ReadBlock().
-//
-// File layout (byte-exact description in docs/FORMAT_SSTABLE.md):
-//
-//   data block 0 .. data block N-1      each: contents, type (1), checksum (4)
-//   filter block    (absent if bloom_bits_per_key == 0)
-//   index block     one entry per data block: separator key -> BlockHandle
-//   properties block
-//   footer          kFooterBytes, fixed size, at the very end
-//
-// Every block is followed by a 5-byte trailer: a compression type byte (only
-// kNoCompression = 0 exists) and the masked low 32 bits of XXH3-64 over the
-// contents followed by the type byte (kv/checksum.hpp).
+/// @file
+/// The SSTable file format's small pieces: block handles, the on-disk block
+/// trailer, the fixed-size footer, the properties block, and ReadBlock().
+///
+/// File layout (byte-exact description in docs/FORMAT.md):
+///
+/// @code
+///   data block 0 .. data block N-1      each: contents, type (1), checksum (4)
+///   filter block    (absent if bloom_bits_per_key == 0)
+///   index block     one entry per data block: separator key -> BlockHandle
+///   properties block
+///   footer          kFooterBytes, fixed size, at the very end
+/// @endcode
+///
+/// Every block is followed by a 5-byte trailer: a compression type byte (only
+/// kNoCompression = 0 exists) and the masked low 32 bits of XXH3-64 over the
+/// contents followed by the type byte (kv/checksum.hpp).
 #pragma once
 
 #include <cstdint>
@@ -34,54 +37,65 @@
 
 namespace kv {
 
-// "kvSSTbl1" read as a little-endian 64-bit integer.
+/// "kvSSTbl1" read as a little-endian 64-bit integer.
 inline constexpr std::uint64_t kSSTableMagic = 0x316c62745353766bull;
+/// The format version written in the footer and properties block.
 inline constexpr std::uint32_t kSSTableFormatVersion = 1;
+/// Type byte + masked checksum after every block.
 inline constexpr std::size_t kBlockTrailerBytes = 5;
+/// The only block type byte: contents stored as is.
 inline constexpr std::uint8_t kNoCompression = 0;
 
-// Where a block lives: its offset in the file and the size of its contents
-// (excluding the 5-byte trailer).
+/// Where a block lives: its offset in the file and the size of its contents
+/// (excluding the 5-byte trailer).
 struct BlockHandle {
-  std::uint64_t offset = 0;
-  std::uint64_t size = 0;
+  std::uint64_t offset = 0;  ///< file offset of the block's contents
+  std::uint64_t size = 0;    ///< bytes of contents, without the trailer
 
+  /// The longest EncodeTo output.
   static constexpr std::size_t kMaxEncodedBytes = 2 * kMaxVarint64Bytes;
 
-  // Varint offset, varint size (the form used as index block values).
+  /// Varint offset, varint size (the form used as index block values).
   void EncodeTo(std::string* dst) const {
     PutVarint64(dst, offset);
     PutVarint64(dst, size);
   }
+  /// Consumes the EncodeTo form from the front of `*in`; false if malformed.
   [[nodiscard]] bool DecodeFrom(std::string_view* in) {
     return GetVarint64(in, &offset) && GetVarint64(in, &size);
   }
+  /// True for {0, 0}, which means "no such block" (e.g. no filter).
   bool empty() const { return offset == 0 && size == 0; }
+  /// Memberwise equality.
   friend bool operator==(const BlockHandle&, const BlockHandle&) = default;
 };
 
-// The 5 bytes that follow `contents` on disk.
+/// The 5 bytes that follow `contents` on disk.
 inline std::string BlockTrailer(std::string_view contents, std::uint8_t type) {
   std::string trailer(1, static_cast<char>(type));
   PutFixed32(&trailer, MaskChecksum(static_cast<std::uint32_t>(Checksum64(contents, trailer))));
   return trailer;
 }
 
-// The footer: the last kFooterBytes of every table.
-//   0  index.offset      fixed64     8  index.size      fixed64
-//   16 filter.offset     fixed64     24 filter.size     fixed64  ({0,0}: no filter)
-//   32 properties.offset fixed64     40 properties.size fixed64
-//   48 format_version    fixed32
-//   52 checksum          fixed32  masked low 32 bits of XXH3-64 of bytes [0, 52)
-//   56 magic             fixed64  kSSTableMagic
+/// The footer: the last kFooterBytes of every table.
+/// @code
+///   0  index.offset      fixed64     8  index.size      fixed64
+///   16 filter.offset     fixed64     24 filter.size     fixed64  ({0,0}: no filter)
+///   32 properties.offset fixed64     40 properties.size fixed64
+///   48 format_version    fixed32
+///   52 checksum          fixed32  masked low 32 bits of XXH3-64 of bytes [0, 52)
+///   56 magic             fixed64  kSSTableMagic
+/// @endcode
 struct Footer {
+  /// The footer's fixed size.
   static constexpr std::size_t kFooterBytes = 64;
 
-  BlockHandle index;
-  BlockHandle filter;
-  BlockHandle properties;
-  std::uint32_t format_version = kSSTableFormatVersion;
+  BlockHandle index;                                     ///< the index block
+  BlockHandle filter;                                    ///< the filter block; {0, 0} if none
+  BlockHandle properties;                                ///< the properties block
+  std::uint32_t format_version = kSSTableFormatVersion;  ///< the table's format version
 
+  /// The kFooterBytes bytes of this footer, checksum and magic included.
   std::string Encode() const {
     std::string out;
     out.reserve(kFooterBytes);
@@ -95,8 +109,8 @@ struct Footer {
     return out;
   }
 
-  // Decodes exactly kFooterBytes. The error message does not name the file;
-  // the caller adds it.
+  /// Decodes exactly kFooterBytes. The error message does not name the file;
+  /// the caller adds it.
   [[nodiscard]] static absl::StatusOr<Footer> Decode(std::string_view in) {
     if (in.size() != kFooterBytes) return absl::DataLossError("footer has the wrong size");
     if (DecodeFixed64(in.data() + 56) != kSSTableMagic) {
@@ -122,26 +136,26 @@ struct Footer {
   }
 };
 
-// Facts about a table, stored in its properties block.
+/// Facts about a table, stored in its properties block.
 struct TableProperties {
-  std::uint64_t num_entries = 0;
-  std::uint64_t num_deletions = 0;  // entries of type kDeletion (internal keys only)
-  std::uint64_t num_data_blocks = 0;
-  std::uint64_t data_bytes = 0;     // data blocks with their trailers
-  std::uint64_t index_bytes = 0;    // index block contents
-  std::uint64_t filter_bytes = 0;   // filter block contents (0: no filter)
-  std::string smallest_key;         // first key of the table (empty if no entries)
-  std::string largest_key;          // last key of the table
-  SequenceNumber smallest_seq = 0;  // internal keys only; 0 if no entries
-  SequenceNumber largest_seq = 0;
-  std::uint64_t raw_key_bytes = 0;    // sum of key sizes as added
-  std::uint64_t raw_value_bytes = 0;  // sum of value sizes as added
-  std::uint64_t creation_time_micros = 0;
-  std::uint32_t format_version = kSSTableFormatVersion;
-  bool internal_keys = true;  // keys are kv internal keys (else plain bytewise)
+  std::uint64_t num_entries = 0;           ///< entries (all versions, tombstones included)
+  std::uint64_t num_deletions = 0;         ///< entries of type kDeletion (internal keys only)
+  std::uint64_t num_data_blocks = 0;       ///< data blocks
+  std::uint64_t data_bytes = 0;            ///< data blocks with their trailers
+  std::uint64_t index_bytes = 0;           ///< index block contents
+  std::uint64_t filter_bytes = 0;          ///< filter block contents (0: no filter)
+  std::string smallest_key;                ///< first key of the table (empty if no entries)
+  std::string largest_key;                 ///< last key of the table
+  SequenceNumber smallest_seq = 0;         ///< internal keys only; 0 if no entries
+  SequenceNumber largest_seq = 0;          ///< internal keys only; 0 if no entries
+  std::uint64_t raw_key_bytes = 0;         ///< sum of key sizes as added
+  std::uint64_t raw_value_bytes = 0;       ///< sum of value sizes as added
+  std::uint64_t creation_time_micros = 0;  ///< SSTableOptions::creation_time_micros
+  std::uint32_t format_version = kSSTableFormatVersion;  ///< the table's format version
+  bool internal_keys = true;  ///< keys are kv internal keys (else plain bytewise)
 
-  // Encodes as the contents of a block (name -> value, names sorted
-  // bytewise, numbers as varint64, keys as raw bytes).
+  /// Encodes as the contents of a block (name -> value, names sorted
+  /// bytewise, numbers as varint64, keys as raw bytes).
   std::string EncodeBlock() const {
     std::map<std::string, std::string> m;
     auto num = [&m](const char* name, std::uint64_t v) { PutVarint64(&m[name], v); };
@@ -165,8 +179,8 @@ struct TableProperties {
     return std::string(b.Finish());
   }
 
-  // Decodes a properties block. Unknown names are ignored (newer writers
-  // may add some); a missing or malformed known one is kDataLoss.
+  /// Decodes a properties block. Unknown names are ignored (newer writers
+  /// may add some); a missing or malformed known one is kDataLoss.
   [[nodiscard]] static absl::StatusOr<TableProperties> DecodeBlock(
       std::shared_ptr<const Block> block) {
     TableProperties p;
@@ -230,11 +244,11 @@ struct TableProperties {
   }
 };
 
-// Reads the block at `handle` from `file` (of `file_size` bytes), checks its
-// trailer (the type byte always, the checksum if `verify_checksum`) and
-// returns its contents in 64-byte aligned memory. Any problem, including a
-// handle outside the file or a short read, is kDataLoss naming `file_name`
-// and the block offset.
+/// Reads the block at `handle` from `file` (of `file_size` bytes), checks its
+/// trailer (the type byte always, the checksum if `verify_checksum`) and
+/// returns its contents in 64-byte aligned memory. Any problem, including a
+/// handle outside the file or a short read, is kDataLoss naming `file_name`
+/// and the block offset.
 [[nodiscard]] inline absl::StatusOr<AlignedBuffer> ReadBlockContents(const RandomAccessFile& file,
                                                                      const std::string& file_name,
                                                                      std::uint64_t file_size,
@@ -268,7 +282,7 @@ struct TableProperties {
   return buf;
 }
 
-// ReadBlockContents + Block parsing, with the same error reporting.
+/// ReadBlockContents + Block parsing, with the same error reporting.
 [[nodiscard]] inline absl::StatusOr<std::shared_ptr<const Block>> ReadBlock(
     const RandomAccessFile& file, const std::string& file_name, std::uint64_t file_size,
     const BlockHandle& handle, bool verify_checksum) {

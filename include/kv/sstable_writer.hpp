@@ -1,25 +1,28 @@
-// kv::SSTableWriter: writes a sorted run of key/value pairs as an SSTable.
-//
-//   KV_ASSIGN_OR_RETURN(auto file, fs->NewWritableFile(path));
-//   kv::SSTableWriter w(std::move(file), kv::SSTableOptions{.creation_time_micros = now});
-//   for (...) KV_RETURN_IF_ERROR(w.Add(internal_key, value));   // strictly increasing
-//   KV_RETURN_IF_ERROR(w.Finish());
-//   KV_RETURN_IF_ERROR(w.file()->Sync());                          // the caller syncs
-//   KV_RETURN_IF_ERROR(w.file()->Close());
-//
-// Keys are kv internal keys (user key + 8-byte trailer, ordered by
-// kv::CompareInternalKeys) unless SSTableOptions::internal_keys is false, in
-// which case they are plain byte strings in unsigned bytewise order and the
-// bloom filter covers whole keys. The format is in kv/sstable_format.hpp and
-// docs/FORMAT_SSTABLE.md.
-//
-// Data blocks are cut once they reach block_bytes; each gets one index
-// entry whose key is a short separator between its last key and the next
-// block's first key. Output is buffered and handed to the file in chunks
-// of about kWriteBufferBytes.
-//
-// Errors are sticky: after a failed Add/Finish every later call returns the
-// same status. An SSTableWriter is used by one thread at a time.
+/// @file
+/// kv::SSTableWriter: writes a sorted run of key/value pairs as an SSTable.
+///
+/// @code
+///   KV_ASSIGN_OR_RETURN(auto file, fs->NewWritableFile(path));
+///   kv::SSTableWriter w(std::move(file), kv::SSTableOptions{.creation_time_micros = now});
+///   for (...) KV_RETURN_IF_ERROR(w.Add(internal_key, value));   // strictly increasing
+///   KV_RETURN_IF_ERROR(w.Finish());
+///   KV_RETURN_IF_ERROR(w.file()->Sync());                          // the caller syncs
+///   KV_RETURN_IF_ERROR(w.file()->Close());
+/// @endcode
+///
+/// Keys are kv internal keys (user key + 8-byte trailer, ordered by
+/// kv::CompareInternalKeys) unless SSTableOptions::internal_keys is false, in
+/// which case they are plain byte strings in unsigned bytewise order and the
+/// bloom filter covers whole keys. The format is in kv/sstable_format.hpp and
+/// docs/FORMAT.md ("SSTable file format").
+///
+/// Data blocks are cut once they reach block_bytes; each gets one index
+/// entry whose key is a short separator between its last key and the next
+/// block's first key. Output is buffered and handed to the file in chunks
+/// of about kWriteBufferBytes.
+///
+/// Errors are sticky: after a failed Add/Finish every later call returns the
+/// same status. An SSTableWriter is used by one thread at a time.
 #pragma once
 
 #include <algorithm>
@@ -45,20 +48,21 @@
 
 namespace kv {
 
+/// How an SSTableWriter lays out a table.
 struct SSTableOptions {
-  // Target size of a data block's contents; a block is cut after the entry
-  // that makes it reach this size. Smaller: less read per lookup, bigger index.
+  /// Target size of a data block's contents; a block is cut after the entry
+  /// that makes it reach this size. Smaller: less read per lookup, bigger index.
   std::size_t block_bytes = 4096;
-  // Bloom filter bits per key, 0..64; 0 writes no filter block. 10 gives
-  // about 1% false positives.
+  /// Bloom filter bits per key, 0..64; 0 writes no filter block. 10 gives
+  /// about 1% false positives.
   int bloom_bits_per_key = 10;
-  // Entries between restart points (full keys) inside a block. Smaller:
-  // faster seeks, less prefix compression.
+  /// Entries between restart points (full keys) inside a block. Smaller:
+  /// faster seeks, less prefix compression.
   int restart_interval = 16;
-  // The comparator: true = kv internal keys (kv::CompareInternalKeys, the
-  // bloom filter over user keys); false = plain bytewise keys.
+  /// The comparator: true = kv internal keys (kv::CompareInternalKeys, the
+  /// bloom filter over user keys); false = plain bytewise keys.
   bool internal_keys = true;
-  // Stored in the properties block.
+  /// Stored in the properties block.
   std::uint64_t creation_time_micros = 0;
 };
 
@@ -121,11 +125,14 @@ inline std::string IndexSeparator(bool internal_keys, std::string_view last,
 
 }  // namespace detail
 
+/// Writes one SSTable; see the file comment.
 class SSTableWriter {
  public:
-  // Output is handed to the file in chunks of about this size.
+  /// Output is handed to the file in chunks of about this size.
   static constexpr std::size_t kWriteBufferBytes = 256 << 10;
 
+  /// Writes to `file` (appending after any bytes it holds). Invalid options
+  /// or a null file make every later call fail with kInvalidArgument.
   SSTableWriter(std::unique_ptr<WritableFile> file, SSTableOptions options)
       : file_(std::move(file)),
         options_(options),
@@ -151,9 +158,9 @@ class SSTableWriter {
   SSTableWriter(const SSTableWriter&) = delete;
   SSTableWriter& operator=(const SSTableWriter&) = delete;
 
-  // Adds one entry. kInvalidArgument if `key` is not strictly greater than
-  // the previous key, or (internal_keys) is not a well-formed internal key.
-  // REQUIRES: Finish() not called yet.
+  /// Adds one entry. kInvalidArgument if `key` is not strictly greater than
+  /// the previous key, or (internal_keys) is not a well-formed internal key.
+  /// REQUIRES: Finish() not called yet.
   [[nodiscard]] absl::Status Add(std::string_view key, std::string_view value) {
     KV_RETURN_IF_ERROR(status_);
     if (finished_) return absl::FailedPreconditionError("SSTableWriter::Add after Finish");
@@ -191,8 +198,8 @@ class SSTableWriter {
     return status_;
   }
 
-  // Writes the last data block, the filter, index and properties blocks and
-  // the footer, and hands everything to the file. Does not sync or close it.
+  /// Writes the last data block, the filter, index and properties blocks and
+  /// the footer, and hands everything to the file. Does not sync or close it.
   [[nodiscard]] absl::Status Finish() {
     KV_RETURN_IF_ERROR(status_);
     if (finished_) return absl::FailedPreconditionError("SSTableWriter::Finish called twice");
@@ -201,13 +208,15 @@ class SSTableWriter {
     return status_;
   }
 
-  // Bytes written so far (all of the table after Finish()).
+  /// Bytes written so far (all of the table after Finish()).
   std::uint64_t FileSize() const { return offset_; }
+  /// Entries added so far.
   std::uint64_t NumEntries() const { return props_.num_entries; }
-  // The properties as written; complete after Finish().
+  /// The properties as written; complete after Finish().
   const TableProperties& properties() const { return props_; }
-  // The output file, for the caller to Sync() and Close().
+  /// The output file, for the caller to Sync() and Close().
   WritableFile* file() const { return file_.get(); }
+  /// Hands the output file over to the caller; the writer is unusable after.
   std::unique_ptr<WritableFile> ReleaseFile() { return std::move(file_); }
 
  private:

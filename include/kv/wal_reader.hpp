@@ -1,40 +1,45 @@
-// kv::wal::Reader reads back the logical records of a log file (WAL or
-// MANIFEST) written by kv::wal::Writer, and classifies how the file ends.
-//
-//   KV_ASSIGN_OR_RETURN(auto file, fs->NewSequentialFile(path));
-//   kv::wal::Reader reader(std::move(file), path, /*log_number=*/7);
-//   std::string scratch;
-//   std::string_view record;
-//   kv::wal::ReadOutcome r;
-//   while ((r = reader.ReadRecord(&record, &scratch)) == kv::wal::ReadOutcome::kRecord) {
-//     Apply(record);
-//   }
-//   if (r == kv::wal::ReadOutcome::kCorruption) return reader.status();
-//   if (r == kv::wal::ReadOutcome::kTornTail && !newest_log) { ...corruption... }
-//   // Truncate to reader.valid_prefix_end() before appending to this file.
-//
-// How a file ends (the first non-kRecord outcome is final; later calls
-// repeat it):
-//   kEndOfFile   the data ended cleanly, possibly followed by zero bytes
-//                (preallocated space). An empty file is kEndOfFile.
-//   kTornTail    the data ends in something incomplete or unreadable and no
-//                valid fragment follows anywhere later in the file: the
-//                signature of a crash in the middle of an append. Only
-//                acceptable at the end of the newest WAL.
-//   kCorruption  damage followed later by at least one valid fragment
-//                (media corruption mid-file), a broken FIRST/MIDDLE/LAST
-//                chain, a bad file header, or an I/O error. status() says
-//                which: kDataLoss naming the file and byte offset for damage
-//                and a wrong log number; kInvalidArgument for a file of
-//                another kind, magic or format version (do NOT "recover" it
-//                by truncating); the file system's code for an I/O error.
-//
-// "Valid fragment" means: at any byte offset, a header of a known type whose
-// payload fits in its block and whose checksum matches. Records returned
-// are always a prefix of the records written (short of a 2^-32 checksum
-// collision): reading stops at the first damage.
-//
-// Thread-safety: none; one thread at a time.
+/// @file
+/// kv::wal::Reader reads back the logical records of a log file (WAL or
+/// MANIFEST) written by kv::wal::Writer, and classifies how the file ends.
+///
+/// @code
+///   KV_ASSIGN_OR_RETURN(auto file, fs->NewSequentialFile(path));
+///   kv::wal::Reader reader(std::move(file), path, /*log_number=*/7);
+///   std::string scratch;
+///   std::string_view record;
+///   kv::wal::ReadOutcome r;
+///   while ((r = reader.ReadRecord(&record, &scratch)) == kv::wal::ReadOutcome::kRecord) {
+///     Apply(record);
+///   }
+///   if (r == kv::wal::ReadOutcome::kCorruption) return reader.status();
+///   if (r == kv::wal::ReadOutcome::kTornTail && !newest_log) { ...corruption... }
+///   // Truncate to reader.valid_prefix_end() before appending to this file.
+/// @endcode
+///
+/// How a file ends (the first non-kRecord outcome is final; later calls
+/// repeat it):
+/// @code
+///   kEndOfFile   the data ended cleanly, possibly followed by zero bytes
+///                (preallocated space). An empty file is kEndOfFile.
+///   kTornTail    the data ends in something incomplete or unreadable and no
+///                valid fragment follows anywhere later in the file: the
+///                signature of a crash in the middle of an append. Only
+///                acceptable at the end of the newest WAL.
+///   kCorruption  damage followed later by at least one valid fragment
+///                (media corruption mid-file), a broken FIRST/MIDDLE/LAST
+///                chain, a bad file header, or an I/O error. status() says
+///                which: kDataLoss naming the file and byte offset for damage
+///                and a wrong log number; kInvalidArgument for a file of
+///                another kind, magic or format version (do NOT "recover" it
+///                by truncating); the file system's code for an I/O error.
+/// @endcode
+///
+/// "Valid fragment" means: at any byte offset, a header of a known type whose
+/// payload fits in its block and whose checksum matches. Records returned
+/// are always a prefix of the records written (short of a 2^-32 checksum
+/// collision): reading stops at the first damage.
+///
+/// Thread-safety: none; one thread at a time.
 #pragma once
 
 #include <algorithm>
@@ -52,11 +57,14 @@
 
 namespace kv::wal {
 
+/// What Reader::ReadRecord found: a record, or how the file ends (see the
+/// file comment).
 enum class ReadOutcome { kRecord, kEndOfFile, kTornTail, kCorruption };
 
+/// Reads a log file's records in order; see the file comment.
 class Reader {
  public:
-  // `file_name` is only used in messages. REQUIRES: file != nullptr.
+  /// `file_name` is only used in messages. REQUIRES: file != nullptr.
   Reader(std::unique_ptr<SequentialFile> file, std::string file_name, std::uint64_t log_number,
          LogKind kind = LogKind::kWal)
       : file_(std::move(file)),
@@ -67,8 +75,8 @@ class Reader {
   Reader(const Reader&) = delete;
   Reader& operator=(const Reader&) = delete;
 
-  // Reads the next logical record. On kRecord, *record points into *scratch
-  // or an internal buffer and stays valid until the next call.
+  /// Reads the next logical record. On kRecord, *record points into *scratch
+  /// or an internal buffer and stays valid until the next call.
   ReadOutcome ReadRecord(std::string_view* record, std::string* scratch) {
     if (done_) return outcome_;
     Fragment f;
@@ -136,21 +144,22 @@ class Reader {
     }
   }
 
-  // OK unless ReadRecord returned kCorruption (see the banner for codes).
+  /// OK unless ReadRecord returned kCorruption (see the banner for codes).
   absl::Status status() const { return status_; }
 
-  // File offset just past the last complete, valid logical record returned
-  // (or past the header if none was; 0 if the header is not valid): where
-  // to truncate the file to keep only what was read.
+  /// File offset just past the last complete, valid logical record returned
+  /// (or past the header if none was; 0 if the header is not valid): where
+  /// to truncate the file to keep only what was read.
   std::uint64_t valid_prefix_end() const { return valid_prefix_end_; }
 
-  // Bytes from valid_prefix_end() to the end of the file: what a recovery
-  // that truncates drops. Meaningful once ReadRecord returned something
-  // other than kRecord.
+  /// Bytes from valid_prefix_end() to the end of the file: what a recovery
+  /// that truncates drops. Meaningful once ReadRecord returned something
+  /// other than kRecord.
   std::uint64_t bytes_after_valid_prefix() const {
     return file_size_ > valid_prefix_end_ ? file_size_ - valid_prefix_end_ : 0;
   }
 
+  /// The name given to the constructor.
   const std::string& file_name() const { return file_name_; }
 
  private:

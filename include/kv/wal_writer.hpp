@@ -1,23 +1,26 @@
-// kv::wal::Writer appends logical records to a log file (WAL or MANIFEST)
-// in the format of kv/wal_format.hpp.
-//
-//   KV_ASSIGN_OR_RETURN(auto file, fs->NewWritableFile(path));
-//   kv::wal::Writer log(std::move(file), /*log_number=*/7);
-//   KV_RETURN_IF_ERROR(log.AddRecord(batch_bytes));   // one Append call
-//   KV_RETURN_IF_ERROR(log.Sync());                   // only if durability is needed
-//
-// The header fragment is written lazily, in the same Append as the first
-// record, so a log that never received a record is an empty file, which a
-// Reader reads as "no records". If `file` already holds data when the
-// Writer is built (re-opening a log to append to it), the header is assumed
-// to be there and new fragments continue the block layout at file->Size().
-//
-// Errors are sticky: after a failed Append or Sync the file may end in a
-// partial record, and appending after it would turn a torn tail into
-// mid-file corruption, so every later call returns the first error. Start a
-// new log instead.
-//
-// Thread-safety: none; one thread (the group-commit leader) at a time.
+/// @file
+/// kv::wal::Writer appends logical records to a log file (WAL or MANIFEST)
+/// in the format of kv/wal_format.hpp.
+///
+/// @code
+///   KV_ASSIGN_OR_RETURN(auto file, fs->NewWritableFile(path));
+///   kv::wal::Writer log(std::move(file), /*log_number=*/7);
+///   KV_RETURN_IF_ERROR(log.AddRecord(batch_bytes));   // one Append call
+///   KV_RETURN_IF_ERROR(log.Sync());                   // only if durability is needed
+/// @endcode
+///
+/// The header fragment is written lazily, in the same Append as the first
+/// record, so a log that never received a record is an empty file, which a
+/// Reader reads as "no records". If `file` already holds data when the
+/// Writer is built (re-opening a log to append to it), the header is assumed
+/// to be there and new fragments continue the block layout at file->Size().
+///
+/// Errors are sticky: after a failed Append or Sync the file may end in a
+/// partial record, and appending after it would turn a torn tail into
+/// mid-file corruption, so every later call returns the first error. Start a
+/// new log instead.
+///
+/// Thread-safety: none; one thread (the group-commit leader) at a time.
 #pragma once
 
 #include <algorithm>
@@ -33,9 +36,10 @@
 
 namespace kv::wal {
 
+/// Appends records to one log file; see the file comment.
 class Writer {
  public:
-  // REQUIRES: file != nullptr.
+  /// REQUIRES: file != nullptr.
   Writer(std::unique_ptr<WritableFile> file, std::uint64_t log_number, LogKind kind = LogKind::kWal)
       : file_(std::move(file)), log_number_(log_number), kind_(kind) {
     assert(file_ != nullptr);
@@ -46,8 +50,8 @@ class Writer {
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
-  // Appends one logical record (any size, empty allowed) with a single
-  // WritableFile::Append call. Does not sync.
+  /// Appends one logical record (any size, empty allowed) with a single
+  /// WritableFile::Append call. Does not sync.
   [[nodiscard]] absl::Status AddRecord(std::string_view payload) {
     if (!error_.ok()) return error_;
     if (closed_) return absl::FailedPreconditionError("wal::Writer::AddRecord after Close");
@@ -84,7 +88,7 @@ class Writer {
     return absl::OkStatus();
   }
 
-  // Makes every record added so far durable.
+  /// Makes every record added so far durable.
   [[nodiscard]] absl::Status Sync() {
     if (!error_.ok()) return error_;
     if (closed_) return absl::FailedPreconditionError("wal::Writer::Sync after Close");
@@ -93,7 +97,7 @@ class Writer {
     return s;
   }
 
-  // Closes the file (without syncing). Later calls fail.
+  /// Closes the file (without syncing). Later calls fail.
   [[nodiscard]] absl::Status Close() {
     if (closed_) return absl::OkStatus();
     closed_ = true;
@@ -102,8 +106,9 @@ class Writer {
     return s;
   }
 
-  // Bytes in the file so far.
+  /// Bytes in the file so far.
   std::uint64_t Size() const { return file_->Size(); }
+  /// The log number written in the header.
   std::uint64_t log_number() const { return log_number_; }
 
  private:

@@ -1,21 +1,28 @@
-// kv::WriteBatch: a group of updates applied atomically by DB::Write.
-//
-//   kv::WriteBatch batch;
-//   batch.Put("user:1", "alice");
-//   batch.Put("session:9", token, std::chrono::hours{1});   // expires
-//   batch.Delete("user:0");
-//   KV_RETURN_IF_ERROR(db->Write({.sync = true}, batch));
-//
-// Encoding (the "rep", also the payload of a WAL record; docs/FORMAT.md):
-//   fixed64 first sequence number | fixed32 entry count | entries...
-// Each entry starts with a tag byte:
-//   kTagDelete       0  varstring key
-//   kTagPut          1  varstring key, varstring value
-//   kTagPutExpiring  2  varstring key, varstring value, fixed64 absolute expiry (µs)
-//   kTagPutWithTtl   3  varstring key, varstring value, varint64 ttl seconds
-// kTagPutWithTtl only exists in a batch the user built; DB::Write turns it
-// (and kTagPut under WriteOptions::ttl) into kTagPutExpiring, or kTagPut for
-// a TTL of zero, before it reaches the WAL, so replay never extends a TTL.
+/// @file
+/// kv::WriteBatch: a group of updates applied atomically by DB::Write.
+///
+/// @code
+///   kv::WriteBatch batch;
+///   batch.Put("user:1", "alice");
+///   batch.Put("session:9", token, std::chrono::hours{1});   // expires
+///   batch.Delete("user:0");
+///   KV_RETURN_IF_ERROR(db->Write({.sync = true}, batch));
+/// @endcode
+///
+/// Encoding (the "rep", also the payload of a WAL record; docs/FORMAT.md):
+/// @code
+///   fixed64 first sequence number | fixed32 entry count | entries...
+/// @endcode
+/// Each entry starts with a tag byte:
+/// @code
+///   kTagDelete       0  varstring key
+///   kTagPut          1  varstring key, varstring value
+///   kTagPutExpiring  2  varstring key, varstring value, fixed64 absolute expiry (µs)
+///   kTagPutWithTtl   3  varstring key, varstring value, varint64 ttl seconds
+/// @endcode
+/// kTagPutWithTtl only exists in a batch the user built; DB::Write turns it
+/// (and kTagPut under WriteOptions::ttl) into kTagPutExpiring, or kTagPut for
+/// a TTL of zero, before it reaches the WAL, so replay never extends a TTL.
 #pragma once
 
 #include <chrono>
@@ -30,36 +37,42 @@
 
 namespace kv {
 
-// Limits, enforced by DB::Write with kInvalidArgument.
-inline constexpr std::size_t kMaxKeyBytes = std::size_t{1} << 20;    // 1 MiB
-inline constexpr std::size_t kMaxValueBytes = std::size_t{1} << 30;  // 1 GiB
+/// Limits, enforced by DB::Write with kInvalidArgument.
+inline constexpr std::size_t kMaxKeyBytes = std::size_t{1} << 20;    ///< 1 MiB
+inline constexpr std::size_t kMaxValueBytes = std::size_t{1} << 30;  ///< 1 GiB
 
 namespace detail {
 class WriteBatchInternal;
 }
 
+/// Updates to apply atomically with DB::Write; see the file comment.
 class WriteBatch {
  public:
   WriteBatch();
+  /// Copyable.
+  /// @{
   WriteBatch(const WriteBatch&) = default;
   WriteBatch& operator=(const WriteBatch&) = default;
-  // A moved-from batch is empty and reusable.
+  /// @}
+  /// A moved-from batch is empty and reusable.
+  /// @{
   WriteBatch(WriteBatch&& other) noexcept;
   WriteBatch& operator=(WriteBatch&& other) noexcept;
+  /// @}
 
-  // Sets key to value (no expiry unless WriteOptions::ttl is set).
+  /// Sets key to value (no expiry unless WriteOptions::ttl is set).
   void Put(std::string_view key, std::string_view value);
-  // Sets key to value, expiring `ttl` after the write. A TTL of zero means
-  // no expiry, and wins over WriteOptions::ttl. Negative: Write fails with
-  // kInvalidArgument.
+  /// Sets key to value, expiring `ttl` after the write. A TTL of zero means
+  /// no expiry, and wins over WriteOptions::ttl. Negative: Write fails with
+  /// kInvalidArgument.
   void Put(std::string_view key, std::string_view value, std::chrono::seconds ttl);
-  // Deletes key (a no-op for readers if absent).
+  /// Deletes key (a no-op for readers if absent).
   void Delete(std::string_view key);
-  // Empties the batch for reuse.
+  /// Empties the batch for reuse.
   void Clear();
-  // Number of entries.
+  /// Number of entries.
   std::size_t Count() const;
-  // Encoded size in bytes.
+  /// Encoded size in bytes.
   std::size_t ApproximateSize() const;
 
  private:
