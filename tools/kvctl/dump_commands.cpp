@@ -91,8 +91,10 @@ absl::Status DumpSst(const Invocation& inv, const std::string& path, std::uint64
      << "  data_blocks: " << p.num_data_blocks << " (" << p.data_bytes << " bytes)\n"
      << "  index_bytes: " << p.index_bytes << "\n"
      << "  filter_bytes: " << p.filter_bytes << (table.has_filter() ? "" : " (no filter)") << "\n"
-     << "  smallest_key: " << ShowKey(p.smallest_key, internal, hex) << "\n"
-     << "  largest_key: " << ShowKey(p.largest_key, internal, hex) << "\n";
+     << "  smallest_key: "
+     << (p.num_entries == 0 ? "(none)" : ShowKey(p.smallest_key, internal, hex)) << "\n"
+     << "  largest_key: " << (p.num_entries == 0 ? "(none)" : ShowKey(p.largest_key, internal, hex))
+     << "\n";
   if (internal) os << "  sequences: " << p.smallest_seq << ".." << p.largest_seq << "\n";
   os << "  raw_key_bytes: " << p.raw_key_bytes << "\n"
      << "  raw_value_bytes: " << p.raw_value_bytes << "\n"
