@@ -1,4 +1,7 @@
 // kvctl dump-sst, dump-wal and dump-manifest.
+// Built only with kvctl (KV_BUILD_TOOLS): tools/CMakeLists.txt gives these tests
+// kvctl_lib and its include path.
+#if __has_include("kvctl/kvctl.hpp")
 #include <filesystem>
 #include <fstream>
 
@@ -166,3 +169,5 @@ TEST_CASE("kvctl dump-manifest prints the version edits", "[kvctl]") {
 
 }  // namespace
 }  // namespace kv::kvctl
+
+#endif  // __has_include("kvctl/kvctl.hpp")

@@ -1,4 +1,7 @@
 // kvctl's byte rendering, shell-protocol quoting and argument parsing.
+// Built only with kvctl (KV_BUILD_TOOLS): tools/CMakeLists.txt gives these tests
+// kvctl_lib and its include path.
+#if __has_include("kvctl/kvctl.hpp")
 #include <random>
 
 #include "kvctl/args.hpp"
@@ -113,3 +116,5 @@ TEST_CASE("ParseArgs: positionals, switches, values, --, errors", "[kvctl]") {
 
 }  // namespace
 }  // namespace kv::kvctl
+
+#endif  // __has_include("kvctl/kvctl.hpp")
