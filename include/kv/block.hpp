@@ -84,20 +84,23 @@ class Block {
   // the restart array does not fit.
   [[nodiscard]] static absl::StatusOr<std::shared_ptr<const Block>> FromBuffer(
       AlignedBuffer contents) {
-    const std::size_t size = contents.size();
-    if (size < sizeof(std::uint32_t)) {
-      return absl::DataLossError(absl::StrCat("block too short (", size, " bytes)"));
-    }
-    const std::uint32_t n = DecodeFixed32(contents.data() + size - sizeof(std::uint32_t));
-    const std::size_t max_restarts = (size - sizeof(std::uint32_t)) / sizeof(std::uint32_t);
-    if (n == 0 || n > max_restarts) {
-      return absl::DataLossError(
-          absl::StrCat("bad block restart count ", n, " for a block of ", size, " bytes"));
-    }
-    auto block = std::shared_ptr<Block>(new Block(std::move(contents)));
-    block->num_restarts_ = n;
-    block->restarts_offset_ =
-        static_cast<std::uint32_t>(size - (std::size_t{n} + 1) * sizeof(std::uint32_t));
+    auto block = std::make_shared<Block>(PrivateTag{});
+    block->data_ = contents.data();
+    block->size_ = contents.size();
+    block->buf_ = std::move(contents);
+    KV_RETURN_IF_ERROR(block->ParseRestarts());
+    return std::shared_ptr<const Block>(std::move(block));
+  }
+  // Parses `contents` in place, without copying: the block borrows the
+  // memory, and `owner` (e.g. the memory-mapped file holding it) is kept
+  // alive for as long as the block lives.
+  [[nodiscard]] static absl::StatusOr<std::shared_ptr<const Block>> FromView(
+      std::string_view contents, std::shared_ptr<const void> owner) {
+    auto block = std::make_shared<Block>(PrivateTag{});
+    block->data_ = contents.data();
+    block->size_ = contents.size();
+    block->owner_ = std::move(owner);
+    KV_RETURN_IF_ERROR(block->ParseRestarts());
     return std::shared_ptr<const Block>(std::move(block));
   }
   // Copies `contents` into aligned storage and parses it.
@@ -111,19 +114,46 @@ class Block {
   Block(const Block&) = delete;
   Block& operator=(const Block&) = delete;
 
-  const char* data() const { return buf_.data(); }
-  std::size_t size() const { return buf_.size(); }
-  std::string_view contents() const { return {buf_.data(), buf_.size()}; }
-  // Memory held: what a cache should charge for this block.
+  const char* data() const { return data_; }
+  std::size_t size() const { return size_; }
+  std::string_view contents() const { return {data_, size_}; }
+  // Memory held: what a cache should charge for this block (a borrowed
+  // block holds only itself).
   std::size_t charge() const { return buf_.capacity() + sizeof(Block); }
   std::uint32_t num_restarts() const { return num_restarts_; }
   // Offset of the restart array = end of the entries.
   std::uint32_t restarts_offset() const { return restarts_offset_; }
 
  private:
-  explicit Block(AlignedBuffer buf) : buf_(std::move(buf)) {}
+  struct PrivateTag {};
 
-  AlignedBuffer buf_;
+ public:
+  // Use FromBuffer or FromView (public only for std::make_shared).
+  explicit Block(PrivateTag) {}
+
+ private:
+  // Reads the restart count from the end of the block. kDataLoss if the
+  // restart array does not fit.
+  absl::Status ParseRestarts() {
+    if (size_ < sizeof(std::uint32_t)) {
+      return absl::DataLossError(absl::StrCat("block too short (", size_, " bytes)"));
+    }
+    const std::uint32_t n = DecodeFixed32(data_ + size_ - sizeof(std::uint32_t));
+    const std::size_t max_restarts = (size_ - sizeof(std::uint32_t)) / sizeof(std::uint32_t);
+    if (n == 0 || n > max_restarts) {
+      return absl::DataLossError(
+          absl::StrCat("bad block restart count ", n, " for a block of ", size_, " bytes"));
+    }
+    num_restarts_ = n;
+    restarts_offset_ =
+        static_cast<std::uint32_t>(size_ - (std::size_t{n} + 1) * sizeof(std::uint32_t));
+    return absl::OkStatus();
+  }
+
+  AlignedBuffer buf_;                  // owned storage (FromBuffer), else empty
+  std::shared_ptr<const void> owner_;  // keeps borrowed storage alive (FromView)
+  const char* data_ = nullptr;
+  std::size_t size_ = 0;
   std::uint32_t restarts_offset_ = 0;
   std::uint32_t num_restarts_ = 0;
 };

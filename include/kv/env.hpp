@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,11 @@ class RandomAccessFile {
                                                               char* scratch) const = 0;
   /// The file's size in bytes.
   [[nodiscard]] virtual absl::StatusOr<std::uint64_t> Size() const = 0;
+  /// The whole file, if it is memory-mapped: readers may then slice it
+  /// directly (zero-copy) instead of calling Read. The view stays valid and
+  /// unchanged for as long as this object lives. nullopt (the default) for
+  /// files read through Read only.
+  virtual std::optional<std::string_view> Mapped() const { return std::nullopt; }
 };
 
 /// An append-only file. Append hands bytes to the OS (they survive a process

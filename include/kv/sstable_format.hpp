@@ -17,6 +17,7 @@
 /// contents followed by the type byte (kv/checksum.hpp).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -244,6 +245,44 @@ struct TableProperties {
   }
 };
 
+namespace detail {
+/// kDataLoss for the block at `handle` of `file_name`.
+inline absl::Status BlockError(const std::string& file_name, const BlockHandle& handle,
+                               absl::string_view what) {
+  return absl::DataLossError(absl::StrCat(file_name, ": ", what, " in block at offset ",
+                                          handle.offset, " (size ", handle.size, ")"));
+}
+/// OK if the block at `handle` (plus its trailer) lies inside a file of
+/// `file_size` bytes.
+inline absl::Status CheckBlockHandle(const std::string& file_name, std::uint64_t file_size,
+                                     const BlockHandle& handle) {
+  if (handle.offset > file_size || handle.size > file_size - handle.offset ||
+      file_size - handle.offset - handle.size < kBlockTrailerBytes) {
+    return BlockError(file_name, handle, "block handle outside the file");
+  }
+  return absl::OkStatus();
+}
+/// Checks the trailer after the block contents in `with_trailer` (exactly
+/// handle.size + kBlockTrailerBytes bytes): the type byte always, the
+/// checksum if `verify_checksum`.
+inline absl::Status CheckBlockTrailer(const std::string& file_name, const BlockHandle& handle,
+                                      std::string_view with_trailer, bool verify_checksum) {
+  const auto size = static_cast<std::size_t>(handle.size);
+  const auto type = static_cast<std::uint8_t>(with_trailer[size]);
+  if (verify_checksum) {
+    const std::uint32_t stored = UnmaskChecksum(DecodeFixed32(with_trailer.data() + size + 1));
+    const auto actual = static_cast<std::uint32_t>(
+        Checksum64(with_trailer.substr(0, size), with_trailer.substr(size, 1)));
+    if (stored != actual) return BlockError(file_name, handle, "checksum mismatch");
+  }
+  if (type != kNoCompression) {
+    return BlockError(file_name, handle,
+                      absl::StrCat("unsupported compression type ", static_cast<int>(type)));
+  }
+  return absl::OkStatus();
+}
+}  // namespace detail
+
 /// Reads the block at `handle` from `file` (of `file_size` bytes), checks its
 /// trailer (the type byte always, the checksum if `verify_checksum`) and
 /// returns its contents in 64-byte aligned memory. Any problem, including a
@@ -254,32 +293,29 @@ struct TableProperties {
                                                                      std::uint64_t file_size,
                                                                      const BlockHandle& handle,
                                                                      bool verify_checksum) {
-  auto error = [&](absl::string_view what) {
-    return absl::DataLossError(absl::StrCat(file_name, ": ", what, " in block at offset ",
-                                            handle.offset, " (size ", handle.size, ")"));
-  };
-  if (handle.offset > file_size || handle.size > file_size - handle.offset ||
-      file_size - handle.offset - handle.size < kBlockTrailerBytes) {
-    return error("block handle outside the file");
-  }
+  KV_RETURN_IF_ERROR(detail::CheckBlockHandle(file_name, file_size, handle));
   const std::size_t n = static_cast<std::size_t>(handle.size) + kBlockTrailerBytes;
   AlignedBuffer buf(n);
   KV_ASSIGN_OR_RETURN(std::string_view got, file.Read(handle.offset, n, buf.data()));
-  if (got.size() != n) return error("truncated read (file shorter than expected)");
+  if (got.size() != n) {
+    return detail::BlockError(file_name, handle, "truncated read (file shorter than expected)");
+  }
   if (got.data() != buf.data()) std::memcpy(buf.data(), got.data(), n);
-  const std::string_view contents(buf.data(), handle.size);
-  const auto type = static_cast<std::uint8_t>(buf.data()[handle.size]);
-  if (verify_checksum) {
-    const std::uint32_t stored = UnmaskChecksum(DecodeFixed32(buf.data() + handle.size + 1));
-    const auto actual = static_cast<std::uint32_t>(
-        Checksum64(contents, std::string_view(buf.data() + handle.size, 1)));
-    if (stored != actual) return error("checksum mismatch");
-  }
-  if (type != kNoCompression) {
-    return error(absl::StrCat("unsupported compression type ", static_cast<int>(type)));
-  }
+  KV_RETURN_IF_ERROR(detail::CheckBlockTrailer(file_name, handle, std::string_view(buf.data(), n),
+                                               verify_checksum));
   buf.Shrink(static_cast<std::size_t>(handle.size));
   return buf;
+}
+
+/// Parses `block` read from `file_name`, naming the file and block on error.
+[[nodiscard]] inline absl::StatusOr<std::shared_ptr<const Block>> NameBlockError(
+    absl::StatusOr<std::shared_ptr<const Block>> block, const std::string& file_name,
+    const BlockHandle& handle) {
+  if (!block.ok()) {
+    return absl::DataLossError(absl::StrCat(file_name, ": ", block.status().message(),
+                                            " in block at offset ", handle.offset));
+  }
+  return block;
 }
 
 /// ReadBlockContents + Block parsing, with the same error reporting.
@@ -288,12 +324,25 @@ struct TableProperties {
     const BlockHandle& handle, bool verify_checksum) {
   KV_ASSIGN_OR_RETURN(AlignedBuffer buf,
                       ReadBlockContents(file, file_name, file_size, handle, verify_checksum));
-  absl::StatusOr<std::shared_ptr<const Block>> block = Block::FromBuffer(std::move(buf));
-  if (!block.ok()) {
-    return absl::DataLossError(absl::StrCat(file_name, ": ", block.status().message(),
-                                            " in block at offset ", handle.offset));
-  }
-  return block;
+  return NameBlockError(Block::FromBuffer(std::move(buf)), file_name, handle);
+}
+
+/// ReadBlock for a memory-mapped file (`mapped`: its first `file_size`
+/// bytes are the limit): zero-copy, the block borrows the mapping and keeps
+/// `owner` (what keeps the mapping alive) for as long as it lives.
+[[nodiscard]] inline absl::StatusOr<std::shared_ptr<const Block>> ReadMappedBlock(
+    std::string_view mapped, std::shared_ptr<const void> owner, const std::string& file_name,
+    std::uint64_t file_size, const BlockHandle& handle, bool verify_checksum) {
+  KV_RETURN_IF_ERROR(detail::CheckBlockHandle(
+      file_name, std::min<std::uint64_t>(file_size, mapped.size()), handle));
+  const std::string_view with_trailer =
+      mapped.substr(static_cast<std::size_t>(handle.offset),
+                    static_cast<std::size_t>(handle.size) + kBlockTrailerBytes);
+  KV_RETURN_IF_ERROR(detail::CheckBlockTrailer(file_name, handle, with_trailer, verify_checksum));
+  return NameBlockError(
+      Block::FromView(with_trailer.substr(0, static_cast<std::size_t>(handle.size)),
+                      std::move(owner)),
+      file_name, handle);
 }
 
 }  // namespace kv

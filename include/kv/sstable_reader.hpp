@@ -152,21 +152,15 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
   KeyComparator comparator() const { return cmp_; }
   bool has_filter() const { return has_filter_; }
 
-  // The index block (from the cache or pinned).
-  [[nodiscard]] absl::StatusOr<std::shared_ptr<const Block>> IndexBlock() const {
-    if (index_ != nullptr) return index_;
-    const CacheKey key{options_.cache_id, footer_.index.offset};
-    if (auto cached = options_.block_cache->Lookup(key)) return cached;
-    KV_ASSIGN_OR_RETURN(
-        std::shared_ptr<const Block> index,
-        ReadBlock(*file_, file_name_, meta_limit_, footer_.index, options_.verify_checksums));
-    options_.block_cache->Insert(key, index, index->charge());
-    return index;
-  }
+  // The index block (pinned at Open).
+  [[nodiscard]] absl::StatusOr<std::shared_ptr<const Block>> IndexBlock() const { return index_; }
 
   // The data block at `handle` (from the cache, else read from the file).
   [[nodiscard]] absl::StatusOr<std::shared_ptr<const Block>> DataBlock(
       const TableReadOptions& ro, const BlockHandle& handle) const {
+    if (mapped_) {
+      return ReadMappedBlock(*mapped_, file_, file_name_, data_end_, handle, ro.verify_checksums);
+    }
     BlockCache* cache = options_.block_cache;
     const CacheKey key{options_.cache_id, handle.offset};
     if (cache != nullptr) {
@@ -247,11 +241,15 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
     KV_ASSIGN_OR_RETURN(std::shared_ptr<const Block> index,
                         ReadBlock(*file_, file_name_, meta_limit_, footer_.index, verify));
     if (options_.paranoid) KV_RETURN_IF_ERROR(CheckIndex(index));
-    if (options_.block_cache != nullptr) {
-      options_.block_cache->Insert({options_.cache_id, footer_.index.offset}, index,
-                                   index->charge());
-    } else {
-      index_ = std::move(index);
+    // The index stays pinned for the reader's lifetime (outside the block
+    // cache): every lookup needs it, and it is small (one entry per block).
+    index_ = std::move(index);
+    // A mapped file is read zero-copy from then on, bypassing the block
+    // cache (the page cache holds the blocks). Not if the file is shorter
+    // than the manifest says: reads then fail cleanly through Read.
+    if (std::optional<std::string_view> mapped = file_->Mapped();
+        mapped && mapped->size() >= file_size_) {
+      mapped_ = mapped->substr(0, static_cast<std::size_t>(file_size_));
     }
     return absl::OkStatus();
   }
@@ -292,8 +290,9 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
   std::uint64_t meta_limit_ = 0;  // footer offset: metadata blocks end here
   std::uint64_t data_end_ = 0;    // data blocks end here
   TableProperties props_;
-  std::shared_ptr<const Block> index_;  // pinned when there is no block cache
-  AlignedBuffer filter_storage_;        // the filter's lines, 64-byte aligned
+  std::shared_ptr<const Block> index_;      // pinned
+  std::optional<std::string_view> mapped_;  // the file's bytes, if memory-mapped
+  AlignedBuffer filter_storage_;            // the filter's lines, 64-byte aligned
   BloomFilterReader filter_;
   bool has_filter_ = false;
 };

@@ -18,10 +18,12 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
 #include <chrono>
@@ -119,6 +121,29 @@ class PosixRandomAccessFile final : public RandomAccessFile {
  private:
   const std::string path_;
   const int fd_;
+};
+
+// A read-only file mapped whole into memory: reads are zero-copy views of
+// the page cache (no syscall, no copy). kv maps only files it never writes
+// again (tables): a file shrunk underneath a mapping would fault on access.
+class PosixMappedFile final : public RandomAccessFile {
+ public:
+  PosixMappedFile(std::string path, const char* base, std::size_t size)
+      : path_(std::move(path)), base_(base), size_(size) {}
+  ~PosixMappedFile() override { ::munmap(const_cast<char*>(base_), size_); }
+
+  absl::StatusOr<std::string_view> Read(std::uint64_t offset, std::size_t n,
+                                        char* /*scratch*/) const override {
+    if (offset >= size_) return std::string_view();
+    return std::string_view(base_ + offset, std::min<std::uint64_t>(n, size_ - offset));
+  }
+  absl::StatusOr<std::uint64_t> Size() const override { return size_; }
+  std::optional<std::string_view> Mapped() const override { return std::string_view(base_, size_); }
+
+ private:
+  const std::string path_;
+  const char* const base_;
+  const std::size_t size_;
 };
 
 class PosixWritableFile final : public WritableFile {
@@ -220,6 +245,17 @@ class PosixFileSystem final : public FileSystem {
       const std::string& path) override {
     const int fd = OpenRetry(path, O_RDONLY);
     if (fd < 0) return IoError("open", path, errno);
+    // Map non-empty files; fall back to pread if mapping fails (e.g. the
+    // process hit vm.max_map_count).
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+      const auto size = static_cast<std::size_t>(st.st_size);
+      void* base = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+      if (base != MAP_FAILED) {
+        CloseFd(fd);  // the mapping keeps the file
+        return std::make_unique<PosixMappedFile>(path, static_cast<const char*>(base), size);
+      }
+    }
     return std::make_unique<PosixRandomAccessFile>(path, fd);
   }
 
