@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "db/db_impl.hpp"
 #include "db/db_iterator.hpp"
+#include "db/level_iterator.hpp"
 #include "db/merging_iterator.hpp"
 
 namespace kv::detail {
@@ -157,9 +158,20 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
   std::vector<std::unique_ptr<Iterator>> children;
   children.push_back(std::make_unique<OwningMemTableIterator>(view.mem));
   if (view.imm != nullptr) children.push_back(std::make_unique<OwningMemTableIterator>(view.imm));
-  for (int level = 0; level < view.version->num_levels(); ++level) {
-    for (const FileRef& file : view.version->files(level)) {
-      children.push_back(table_cache_->NewIterator(options, *file));
+  // L0 tables overlap: one child each. A deeper level is one child, a
+  // LevelIterator that opens its tables one at a time.
+  for (const FileRef& file : view.version->files(0)) {
+    children.push_back(table_cache_->NewIterator(options, *file));
+  }
+  for (int level = 1; level < view.version->num_levels(); ++level) {
+    const std::vector<FileRef>& files = view.version->files(level);
+    if (files.size() == 1) {
+      children.push_back(table_cache_->NewIterator(options, *files[0]));
+    } else if (files.size() > 1) {
+      children.push_back(std::make_unique<LevelIterator>(
+          files, [table_cache = table_cache_.get(), options](const FileMetaData& f) {
+            return table_cache->NewIterator(options, f);
+          }));
     }
   }
   std::vector<std::shared_ptr<const void>> pins;
