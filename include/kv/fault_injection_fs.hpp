@@ -68,6 +68,9 @@
 // Append, Sync, SyncDir, RenameFile, RemoveFile, TruncateFile, CreateDir,
 // RemoveDir, LockFile) fails with kUnavailable; reads still work.
 //
+// Its RandomAccessFiles expose no mapping (Mapped() is nullopt), so every
+// read goes through Read, where read faults apply.
+//
 // Paths are compared after normalization (duplicate and trailing '/' and a
 // leading "./" removed), so use one spelling per file. Thread-safe: every
 // call is serialized by one mutex (reads of file contents run outside it).
