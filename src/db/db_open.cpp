@@ -269,6 +269,11 @@ absl::Status DBImpl::ReplayOneWal(std::uint64_t number, bool is_last, VersionEdi
       }
       break;
     }
+    // A failed read is not damage: the bytes may be intact, so dropping
+    // them would lose acknowledged writes. Open fails; a retry may succeed.
+    if (outcome == wal::ReadOutcome::kCorruption && !absl::IsDataLoss(reader.status())) {
+      return reader.status();
+    }
     // Corruption, or a torn record in a WAL that is not the newest.
     absl::Status s = outcome == wal::ReadOutcome::kCorruption
                          ? reader.status()
