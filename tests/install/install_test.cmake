@@ -1,6 +1,6 @@
 # Script mode (cmake -P) driver of the install:consumer test; see
 # CMakeLists.txt beside it. Inputs: KV_SOURCE_DIR, WORK_DIR, GENERATOR,
-# CXX_COMPILER.
+# CXX_COMPILER; optional CTEST_COMMAND (default: the ctest beside cmake).
 #
 # The builds here are Debug at -O0: this test checks packaging, not speed, and
 # -O0 compiles kv in about half the CPU time of an optimized build.
@@ -34,7 +34,7 @@ endfunction()
 step("configure kv" ${CMAKE_COMMAND} -S "${KV_SOURCE_DIR}" -B "${build_dir}" -G "${GENERATOR}"
      "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0
      "-DCMAKE_INSTALL_PREFIX=${prefix}" -DKV_BUILD_TESTS=OFF -DKV_BUILD_BENCH=OFF
-     -DKV_BUILD_EXAMPLES=OFF)
+     -DKV_BUILD_EXAMPLES=OFF -DKV_BUILD_TOOLS=ON)
 step("build kv" ${CMAKE_COMMAND} --build "${build_dir}")
 step("install kv" ${CMAKE_COMMAND} --install "${build_dir}")
 
@@ -81,14 +81,51 @@ int main() { return kv::Options{}.Validate().ok() ? 0 : 1; }
   step("run the pkg-config consumer" "${WORK_DIR}/pc_consumer")
 endif()
 
+# kvctl, when the source tree has tools/ (KV_BUILD_TOOLS is ON by default in
+# a top-level build, so the configure above builds and installs it).
+if(EXISTS "${KV_SOURCE_DIR}/tools/CMakeLists.txt")
+  if(NOT EXISTS "${prefix}/bin/kvctl")
+    message(FATAL_ERROR "install test: missing from the install: ${prefix}/bin/kvctl")
+  endif()
+  step("run kvctl --help from the install" "${prefix}/bin/kvctl" --help)
+endif()
+
 # 3. examples/ as a separate project, the way a user's project would use kv.
 step("configure examples against the install" ${CMAKE_COMMAND} -S "${KV_SOURCE_DIR}/examples"
      -B "${consumer_dir}" -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}"
      -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 "-DCMAKE_PREFIX_PATH=${prefix}")
 step("build examples" ${CMAKE_COMMAND} --build "${consumer_dir}")
-step("run quickstart" "${consumer_dir}/quickstart" "${db_dir}")
-# The DB it left behind reopens: run it again on the same directory.
-step("run quickstart again on the same DB" "${consumer_dir}/quickstart" "${db_dir}")
+
+# Every example was built...
+file(GLOB example_sources "${KV_SOURCE_DIR}/examples/*.cpp")
+set(examples "")
+foreach(src ${example_sources})
+  get_filename_component(name "${src}" NAME_WE)
+  if(NOT EXISTS "${consumer_dir}/${name}")
+    message(FATAL_ERROR "install test: example ${name} was not built")
+  endif()
+  list(APPEND examples ${name})
+endforeach()
+list(LENGTH examples num_examples)
+if(num_examples EQUAL 0)
+  message(FATAL_ERROR "install test: no examples found under ${KV_SOURCE_DIR}/examples")
+endif()
+
+# ...and every one runs: ctest runs each with no arguments (a temporary DB),
+# as the example:<name> tests do in kv's own build.
+if(NOT CTEST_COMMAND)
+  get_filename_component(cmake_bin_dir "${CMAKE_COMMAND}" DIRECTORY)
+  find_program(CTEST_COMMAND ctest HINTS "${cmake_bin_dir}" REQUIRED)
+endif()
+step("run all ${num_examples} examples (ctest)" "${CTEST_COMMAND}" --test-dir "${consumer_dir}"
+     --output-on-failure --no-tests=error --timeout 300)
+
+# Each also runs on a DB directory of its own, twice: the DB it left behind
+# reopens.
+foreach(name ${examples})
+  step("run ${name} on ${db_dir}/${name}" "${consumer_dir}/${name}" "${db_dir}/${name}")
+  step("run ${name} again on the same DB" "${consumer_dir}/${name}" "${db_dir}/${name}")
+endforeach()
 
 file(REMOVE_RECURSE "${WORK_DIR}")
 message(STATUS "install test: OK")
