@@ -233,8 +233,12 @@ class DB {
 
   /// Writes the memtable to an SSTable and waits for it.
   [[nodiscard]] virtual absl::Status Flush() = 0;
-  /// Compacts every level overlapping [begin, end] (nullopt: unbounded) down
-  /// to the last level, and waits.
+  /// Flushes the memtable, then compacts the tables overlapping [begin, end]
+  /// (nullopt: unbounded) level by level, from L0 into the level below the
+  /// deepest one holding part of the range (at most the last level), and
+  /// waits. The range then lies in one level, rewritten once, with
+  /// overwritten and deleted versions and expired entries dropped (those
+  /// that no snapshot or iterator can still see).
   [[nodiscard]] virtual absl::Status CompactRange(std::optional<std::string_view> begin,
                                                   std::optional<std::string_view> end) = 0;
   /// Reads every block of every live table file from disk (bypassing the
