@@ -332,7 +332,10 @@ TEST_CASE("SSTable of plain bytewise keys") {
     targets.push_back(k + '\0');
   }
   CheckSeeks(*table, model, targets, CompareUserKeys);
-  for (const auto& [k, v] : model) {
+  for (const auto& entry : model) {
+    // Named copies: clang 14 cannot capture structured bindings in lambdas.
+    const std::string& k = entry.first;
+    const std::string& v = entry.second;
     REQUIRE(table->KeyMayMatch(k));
     std::string got;
     REQUIRE_OK(table->Get({}, k, [&](std::string_view key, std::string_view value) {
@@ -424,7 +427,9 @@ void ReadAllChecked(SSTableReader& table, const Entries& model, const TableReadO
     REQUIRE(it->value() == model[i].second);
   }
   if (it->status().ok()) REQUIRE(i == 0);
-  for (const auto& [k, v] : model) {
+  for (const auto& entry : model) {
+    const std::string& k = entry.first;  // clang 14: no lambda capture of bindings
+    const std::string& v = entry.second;
     bool found = false;
     const absl::Status s = table.Get(ro, k, [&](std::string_view key, std::string_view value) {
       REQUIRE(key == k);
