@@ -103,13 +103,16 @@ std::string FaultCounters::ToString() const {
                                  " garbage_tails=", garbage_tails, " garbage_bytes=", garbage_bytes,
                                  " bit_flips=", bit_flips, " random_errors=", random_errors,
                                  " injected_errors=", injected_total());
-  std::string sep = " (";
+  // A flag, not a separator string reassigned in the loop: GCC 12 at -O3
+  // reports a false -Wrestrict on that assignment.
+  bool any = false;
   for (int i = 0; i < kNumFaultOps; ++i) {
     if (injected[i] == 0) continue;
-    absl::StrAppend(&out, sep, Sv(FaultOpName(static_cast<FaultOp>(i))), "=", injected[i]);
-    sep = " ";
+    absl::StrAppend(&out, any ? " " : " (", Sv(FaultOpName(static_cast<FaultOp>(i))), "=",
+                    injected[i]);
+    any = true;
   }
-  if (sep == " ") out += ")";
+  if (any) out += ")";
   return out;
 }
 
