@@ -1,19 +1,22 @@
-// kv::Arena: a bump allocator for many small, same-lifetime objects (the
-// memtable's skiplist nodes and entries).
-//
-// Memory is carved out of 4 KiB blocks; a request larger than a quarter of a
-// block gets a block of its own, so a huge request (a 64 MiB value) neither
-// wastes a block tail nor needs a special path. Nothing is freed until the
-// Arena is destroyed, and then everything is, by RAII.
-//
-//   kv::Arena arena;
-//   char* p = arena.Allocate(n);              // any alignment
-//   char* q = arena.AllocateAligned(sizeof(T)); // aligned for pointers/uint64
-//   size_t bytes = arena.MemoryUsage();       // safe from any thread
-//
-// Thread safety: Allocate/AllocateAligned must be externally serialized (one
-// writer). MemoryUsage() may be called concurrently from any thread; it reads
-// a relaxed atomic and is an estimate that only grows.
+/// @file
+/// kv::Arena: a bump allocator for many small, same-lifetime objects (the
+/// memtable's skiplist nodes and entries).
+///
+/// Memory is carved out of 4 KiB blocks; a request larger than a quarter of a
+/// block gets a block of its own, so a huge request (a 64 MiB value) neither
+/// wastes a block tail nor needs a special path. Nothing is freed until the
+/// Arena is destroyed, and then everything is, by RAII.
+///
+/// @code
+///   kv::Arena arena;
+///   char* p = arena.Allocate(n);              // any alignment
+///   char* q = arena.AllocateAligned(sizeof(T)); // aligned for pointers/uint64
+///   size_t bytes = arena.MemoryUsage();       // safe from any thread
+/// @endcode
+///
+/// Thread safety: Allocate/AllocateAligned must be externally serialized (one
+/// writer). MemoryUsage() may be called concurrently from any thread; it reads
+/// a relaxed atomic and is an estimate that only grows.
 #pragma once
 
 #include <atomic>
@@ -25,20 +28,23 @@
 
 namespace kv {
 
+/// A bump allocator; see the file comment.
 class Arena {
  public:
+  /// Size of the blocks small requests are carved from.
   static constexpr std::size_t kBlockSize = 4096;
-  // Alignment guaranteed by AllocateAligned (enough for pointers, atomics
-  // and 64-bit integers).
+  /// Alignment guaranteed by AllocateAligned (enough for pointers, atomics
+  /// and 64-bit integers).
   static constexpr std::size_t kAlign = alignof(std::max_align_t) > 8 ? 16 : 8;
 
+  /// An empty arena: the first allocation gets its first block.
   Arena() = default;
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
 
   // Returns `bytes` bytes of uninitialized memory, valid until the Arena is
-  // destroyed.
-  // REQUIRES: bytes > 0
+  /// destroyed.
+  /// REQUIRES: bytes > 0
   char* Allocate(std::size_t bytes) {
     assert(bytes > 0);
     if (bytes <= remaining_) {
@@ -50,8 +56,8 @@ class Arena {
     return AllocateFallback(bytes);
   }
 
-  // Like Allocate, but the result is aligned to kAlign.
-  // REQUIRES: bytes > 0
+  /// Like Allocate, but the result is aligned to kAlign.
+  /// REQUIRES: bytes > 0
   char* AllocateAligned(std::size_t bytes) {
     assert(bytes > 0);
     const std::size_t misalign = reinterpret_cast<std::uintptr_t>(ptr_) & (kAlign - 1);
@@ -69,8 +75,8 @@ class Arena {
     return result;
   }
 
-  // Bytes obtained from the system so far (block sizes plus bookkeeping).
-  // Thread-safe.
+  /// Bytes obtained from the system so far (block sizes plus bookkeeping).
+  /// Thread-safe.
   std::size_t MemoryUsage() const { return memory_usage_.load(std::memory_order_relaxed); }
 
  private:

@@ -1,24 +1,27 @@
-// kv::Block: an immutable, parsed SSTable block in 64-byte aligned memory,
-// and kv::BlockIter, a kv::Iterator over its entries.
-//
-//   KV_ASSIGN_OR_RETURN(std::shared_ptr<const kv::Block> block,
-//                       kv::Block::FromContents(bytes));
-//   kv::BlockIter it(block, kv::CompareUserKeys);
-//   for (it.Seek("m"); it.Valid(); it.Next()) use(it.key(), it.value());
-//   KV_RETURN_IF_ERROR(it.status());
-//
-// The layout is described in kv/block_builder.hpp and docs/FORMAT_SSTABLE.md.
-// A Block is shared through std::shared_ptr<const Block> (the block cache
-// hands out the same object to many readers); a BlockIter holds a reference,
-// so a block evicted from the cache stays alive while an iterator uses it.
-//
-// Corrupt bytes never cause an out-of-bounds read: every decode is bounds
-// checked, and an iterator that meets a malformed entry becomes invalid with
-// status() kDataLoss naming the file (if given) and the entry's file offset.
-// Without a checksum a corrupt block may of course yield garbage keys.
-//
-// Thread-safety: a Block is immutable and may be shared by any threads; one
-// BlockIter is used by one thread at a time.
+/// @file
+/// kv::Block: an immutable, parsed SSTable block in 64-byte aligned memory,
+/// and kv::BlockIter, a kv::Iterator over its entries.
+///
+/// @code
+///   KV_ASSIGN_OR_RETURN(std::shared_ptr<const kv::Block> block,
+///                       kv::Block::FromContents(bytes));
+///   kv::BlockIter it(block, kv::CompareUserKeys);
+///   for (it.Seek("m"); it.Valid(); it.Next()) use(it.key(), it.value());
+///   KV_RETURN_IF_ERROR(it.status());
+/// @endcode
+///
+/// The layout is described in kv/block_builder.hpp and docs/FORMAT.md.
+/// A Block is shared through std::shared_ptr<const Block> (the block cache
+/// hands out the same object to many readers); a BlockIter holds a reference,
+/// so a block evicted from the cache stays alive while an iterator uses it.
+///
+/// Corrupt bytes never cause an out-of-bounds read: every decode is bounds
+/// checked, and an iterator that meets a malformed entry becomes invalid with
+/// status() kDataLoss naming the file (if given) and the entry's file offset.
+/// Without a checksum a corrupt block may of course yield garbage keys.
+///
+/// Thread-safety: a Block is immutable and may be shared by any threads; one
+/// BlockIter is used by one thread at a time.
 #pragma once
 
 #include <cassert>
@@ -40,30 +43,35 @@
 
 namespace kv {
 
-// A three-way key comparison: <0, 0, >0. kv::CompareInternalKeys for tables
-// of internal keys, kv::CompareUserKeys for plain bytewise keys.
+/// A three-way key comparison: <0, 0, >0. kv::CompareInternalKeys for tables
+/// of internal keys, kv::CompareUserKeys for plain bytewise keys.
 using KeyComparator = int (*)(std::string_view a, std::string_view b);
 
-// Block storage is aligned to a cache line: the kernel copies into aligned
-// buffers much faster, and bloom filter lines then coincide with CPU lines.
+/// Block storage is aligned to a cache line: the kernel copies into aligned
+/// buffers much faster, and bloom filter lines then coincide with CPU lines.
 inline constexpr std::size_t kBlockAlignment = 64;
 
-// An owned, 64-byte aligned byte buffer.
+/// An owned, 64-byte aligned byte buffer.
 class AlignedBuffer {
  public:
+  /// An empty buffer (no allocation).
   AlignedBuffer() = default;
-  // A buffer of `size` uninitialized bytes (capacity rounded up to 64).
+  /// A buffer of `size` uninitialized bytes (capacity rounded up to 64).
   explicit AlignedBuffer(std::size_t size)
       : size_(size), capacity_((size + kBlockAlignment - 1) / kBlockAlignment * kBlockAlignment) {
     if (capacity_ == 0) capacity_ = kBlockAlignment;
     data_.reset(static_cast<char*>(::operator new (capacity_, std::align_val_t{kBlockAlignment})));
   }
+  /// The bytes (size() of them are visible).
   char* data() { return data_.get(); }
+  /// The bytes, read-only.
   const char* data() const { return data_.get(); }
+  /// Visible size in bytes.
   std::size_t size() const { return size_; }
+  /// Allocated bytes: size() rounded up to a multiple of 64 (at least 64).
   std::size_t capacity() const { return capacity_; }
-  // Shrinks the visible size (the allocation stays).
-  // REQUIRES: n <= size()
+  /// Shrinks the visible size (the allocation stays).
+  /// REQUIRES: n <= size()
   void Shrink(std::size_t n) {
     assert(n <= size_);
     size_ = n;
@@ -78,10 +86,11 @@ class AlignedBuffer {
   std::size_t capacity_ = 0;
 };
 
+/// An immutable, parsed block: its entries followed by the restart array.
 class Block {
  public:
-  // Parses `contents` (block bytes without the on-disk trailer). kDataLoss if
-  // the restart array does not fit.
+  /// Parses `contents` (block bytes without the on-disk trailer). kDataLoss if
+  /// the restart array does not fit.
   [[nodiscard]] static absl::StatusOr<std::shared_ptr<const Block>> FromBuffer(
       AlignedBuffer contents) {
     auto block = std::make_shared<Block>(PrivateTag{});
@@ -91,9 +100,9 @@ class Block {
     KV_RETURN_IF_ERROR(block->ParseRestarts());
     return std::shared_ptr<const Block>(std::move(block));
   }
-  // Parses `contents` in place, without copying: the block borrows the
-  // memory, and `owner` (e.g. the memory-mapped file holding it) is kept
-  // alive for as long as the block lives.
+  /// Parses `contents` in place, without copying: the block borrows the
+  /// memory, and `owner` (e.g. the memory-mapped file holding it) is kept
+  /// alive for as long as the block lives.
   [[nodiscard]] static absl::StatusOr<std::shared_ptr<const Block>> FromView(
       std::string_view contents, std::shared_ptr<const void> owner) {
     auto block = std::make_shared<Block>(PrivateTag{});
@@ -103,7 +112,7 @@ class Block {
     KV_RETURN_IF_ERROR(block->ParseRestarts());
     return std::shared_ptr<const Block>(std::move(block));
   }
-  // Copies `contents` into aligned storage and parses it.
+  /// Copies `contents` into aligned storage and parses it.
   [[nodiscard]] static absl::StatusOr<std::shared_ptr<const Block>> FromContents(
       std::string_view contents) {
     AlignedBuffer buf(contents.size());
@@ -114,21 +123,25 @@ class Block {
   Block(const Block&) = delete;
   Block& operator=(const Block&) = delete;
 
+  /// The block bytes (entries and restart array, without the trailer).
   const char* data() const { return data_; }
+  /// Size of the block in bytes.
   std::size_t size() const { return size_; }
+  /// The block bytes as a view.
   std::string_view contents() const { return {data_, size_}; }
-  // Memory held: what a cache should charge for this block (a borrowed
-  // block holds only itself).
+  /// Memory held: what a cache should charge for this block (a borrowed
+  /// block holds only itself).
   std::size_t charge() const { return buf_.capacity() + sizeof(Block); }
+  /// Number of restart points (at least 1).
   std::uint32_t num_restarts() const { return num_restarts_; }
-  // Offset of the restart array = end of the entries.
+  /// Offset of the restart array = end of the entries.
   std::uint32_t restarts_offset() const { return restarts_offset_; }
 
  private:
   struct PrivateTag {};
 
  public:
-  // Use FromBuffer or FromView (public only for std::make_shared).
+  /// Use FromBuffer or FromView (public only for std::make_shared).
   explicit Block(PrivateTag) {}
 
  private:
@@ -158,14 +171,14 @@ class Block {
   std::uint32_t num_restarts_ = 0;
 };
 
-// Iterates one block in the order of `cmp` (which must be the order the
-// block was built in).
+/// Iterates one block in the order of `cmp` (which must be the order the
+/// block was built in).
 class BlockIter final : public Iterator {
  public:
-  // `file_name` (may be null; must outlive the iterator) and `block_offset`
-  // (the block's offset in its file) only serve error messages. A stored key
-  // shorter than `min_key_bytes` is corruption (kTrailerBytes for internal
-  // keys: `cmp` then never sees a key it cannot handle).
+  /// `file_name` (may be null; must outlive the iterator) and `block_offset`
+  /// (the block's offset in its file) only serve error messages. A stored key
+  /// shorter than `min_key_bytes` is corruption (kTrailerBytes for internal
+  /// keys: `cmp` then never sees a key it cannot handle).
   BlockIter(std::shared_ptr<const Block> block, KeyComparator cmp,
             const std::string* file_name = nullptr, std::uint64_t block_offset = 0,
             std::size_t min_key_bytes = 0)

@@ -1,48 +1,51 @@
-// A thread-safe, sharded, charge-bounded LRU cache of immutable values.
-//
-// kv uses it as the block cache: SSTable readers key decoded blocks by
-// (table cache id, block offset) and share them through std::shared_ptr.
-//
-//   kv::ShardedLruCache<Block> cache(64 << 20);           // 64 MiB, 16 shards
-//   if (auto block = cache.Lookup({table_id, offset})) { ... use *block ... }
-//   else cache.Insert({table_id, offset}, std::move(loaded), loaded_size);
-//
-// Semantics
-// - The cache holds up to `capacity_bytes` of total charge. The charge of an
-//   entry is whatever the caller says it costs (usually its byte size).
-// - Lookup returns the value or nullptr; a hit makes the entry the shard's
-//   most recently used one. Insert replaces any entry under the same key.
-//   After inserting, the shard evicts its least recently used entries until
-//   its total charge is within its capacity again.
-// - An entry whose charge exceeds its shard's capacity is not kept at all
-//   (Insert still drops any older entry under that key, so a later Lookup
-//   never returns a stale value). Hence TotalCharge() <= capacity() always.
-// - capacity 0 disables the cache: every Lookup misses, Insert drops.
-// - Per-shard capacity is capacity / 2^shard_bits, the remainder spread one
-//   byte each over the first shards, so the shard capacities add up exactly to
-//   capacity. Keep shard_bits small when the capacity is small.
-// - Evicting, replacing or erasing only drops the cache's own shared_ptr: a
-//   reader still holding a value keeps it alive, so there is no
-//   use-after-free however lookups and evictions interleave.
-//
-// Thread safety
-// Every public member may be called concurrently from any thread. The key
-// space is split into 2^shard_bits shards by the top bits of a 64-bit mix of
-// the key; each shard is an independent LRU cache (hash map + recency list +
-// charge total) guarded by its own kv::Mutex, so threads touching different
-// shards never contend. Invariants, all under the shard's mutex:
-//   * the map and the list hold the same entries (the map points at the list
-//     node of its key), the list ordered from most to least recently used;
-//   * usage == sum of the charges of the listed entries, and usage <= the
-//     shard's capacity whenever the mutex is released.
-// A Lookup hit takes one hash, one lock, an O(1) splice and a shared_ptr copy.
-// Values being dropped (evicted, replaced, erased) are moved into a local
-// list and destroyed after the mutex is released, so freeing a big value
-// never lengthens a critical section; for the same reason Insert allocates its
-// list node before taking the lock. Hit/miss counters are relaxed atomics kept
-// per shard (no shared cache line to bounce between threads); the totals and
-// TotalCharge() are sums over the shards, each exact at the moment it was
-// read, so under concurrent use they are a snapshot, not an atomic total.
+/// @file
+/// A thread-safe, sharded, charge-bounded LRU cache of immutable values.
+///
+/// kv uses it as the block cache: SSTable readers key decoded blocks by
+/// (table cache id, block offset) and share them through std::shared_ptr.
+///
+/// @code
+///   kv::ShardedLruCache<Block> cache(64 << 20);           // 64 MiB, 16 shards
+///   if (auto block = cache.Lookup({table_id, offset})) { ... use *block ... }
+///   else cache.Insert({table_id, offset}, std::move(loaded), loaded_size);
+/// @endcode
+///
+/// Semantics
+/// - The cache holds up to `capacity_bytes` of total charge. The charge of an
+///   entry is whatever the caller says it costs (usually its byte size).
+/// - Lookup returns the value or nullptr; a hit makes the entry the shard's
+///   most recently used one. Insert replaces any entry under the same key.
+///   After inserting, the shard evicts its least recently used entries until
+///   its total charge is within its capacity again.
+/// - An entry whose charge exceeds its shard's capacity is not kept at all
+///   (Insert still drops any older entry under that key, so a later Lookup
+///   never returns a stale value). Hence TotalCharge() <= capacity() always.
+/// - capacity 0 disables the cache: every Lookup misses, Insert drops.
+/// - Per-shard capacity is capacity / 2^shard_bits, the remainder spread one
+///   byte each over the first shards, so the shard capacities add up exactly to
+///   capacity. Keep shard_bits small when the capacity is small.
+/// - Evicting, replacing or erasing only drops the cache's own shared_ptr: a
+///   reader still holding a value keeps it alive, so there is no
+///   use-after-free however lookups and evictions interleave.
+///
+/// Thread safety
+/// Every public member may be called concurrently from any thread. The key
+/// space is split into 2^shard_bits shards by the top bits of a 64-bit mix of
+/// the key; each shard is an independent LRU cache (hash map + recency list +
+/// charge total) guarded by its own kv::Mutex, so threads touching different
+/// shards never contend. Invariants, all under the shard's mutex:
+///   * the map and the list hold the same entries (the map points at the list
+///     node of its key), the list ordered from most to least recently used;
+///   * usage == sum of the charges of the listed entries, and usage <= the
+///     shard's capacity whenever the mutex is released.
+/// A Lookup hit takes one hash, one lock, an O(1) splice and a shared_ptr copy.
+/// Values being dropped (evicted, replaced, erased) are moved into a local
+/// list and destroyed after the mutex is released, so freeing a big value
+/// never lengthens a critical section; for the same reason Insert allocates its
+/// list node before taking the lock. Hit/miss counters are relaxed atomics kept
+/// per shard (no shared cache line to bounce between threads); the totals and
+/// TotalCharge() are sums over the shards, each exact at the moment it was
+/// read, so under concurrent use they are a snapshot, not an atomic total.
 #pragma once
 
 #include <atomic>
@@ -58,17 +61,21 @@
 
 namespace kv {
 
-// id: a table's cache id; offset: the block's offset in that table.
+/// A block cache key: id: a table's cache id; offset: the block's offset in
+/// that table.
 struct CacheKey {
+  /// A table's cache id.
   std::uint64_t id;
+  /// The block's offset in that table.
   std::uint64_t offset;
 
+  /// Keys are equal when both fields are.
   friend bool operator==(const CacheKey&, const CacheKey&) = default;
 };
 
-// A well-mixed 64-bit hash of a CacheKey (a multiply to fold id into offset,
-// then the MurmurHash3 64-bit finalizer). Its top bits pick the shard and the
-// whole value is used by the shard's hash map.
+/// A well-mixed 64-bit hash of a CacheKey (a multiply to fold id into offset,
+/// then the MurmurHash3 64-bit finalizer). Its top bits pick the shard and the
+/// whole value is used by the shard's hash map.
 inline std::uint64_t HashCacheKey(const CacheKey& key) {
   std::uint64_t h = key.id * 0x9E3779B97F4A7C15ull;
   h ^= key.offset + (h >> 29);
@@ -208,11 +215,14 @@ class LruShard {
 }  // namespace detail
 
 template <typename V>
+/// The cache; see the file comment. `V` is the (immutable) value type.
 class ShardedLruCache {
  public:
+  /// Largest shard_bits accepted: at most 2^16 shards.
   static constexpr int kMaxShardBits = 16;
 
-  // REQUIRES: 0 <= shard_bits <= kMaxShardBits.
+  /// REQUIRES: 0 <= shard_bits <= kMaxShardBits.
+  /// A cache of `capacity_bytes` total charge split over 2^shard_bits shards.
   explicit ShardedLruCache(std::size_t capacity_bytes, int shard_bits = 4)
       : capacity_(capacity_bytes),
         shard_bits_(shard_bits),
@@ -226,53 +236,57 @@ class ShardedLruCache {
   ShardedLruCache(const ShardedLruCache&) = delete;
   ShardedLruCache& operator=(const ShardedLruCache&) = delete;
 
-  // The value cached under `key`, or nullptr on a miss. A hit makes the
-  // entry most recently used.
+  /// The value cached under `key`, or nullptr on a miss. A hit makes the
+  /// entry most recently used.
   std::shared_ptr<const V> Lookup(const CacheKey& key) {
     const detail::PrehashedCacheKey k{key, HashCacheKey(key)};
     return ShardFor(k.hash).Lookup(k);
   }
 
-  // Caches `value` under `key` at cost `charge`, replacing any existing
-  // entry, then evicts least recently used entries of the shard while it is
-  // over capacity. A value whose charge exceeds its shard's capacity is not
-  // kept (the old entry under `key` is still removed).
-  // REQUIRES: value != nullptr.
+  /// Caches `value` under `key` at cost `charge`, replacing any existing
+  /// entry, then evicts least recently used entries of the shard while it is
+  /// over capacity. A value whose charge exceeds its shard's capacity is not
+  /// kept (the old entry under `key` is still removed).
+  /// REQUIRES: value != nullptr.
   void Insert(const CacheKey& key, std::shared_ptr<const V> value, std::size_t charge) {
     assert(value != nullptr);
     const detail::PrehashedCacheKey k{key, HashCacheKey(key)};
     ShardFor(k.hash).Insert(k, std::move(value), charge);
   }
 
-  // Removes the entry under `key`, if any. Holders of the value keep it.
+  /// Removes the entry under `key`, if any. Holders of the value keep it.
   void Erase(const CacheKey& key) {
     const detail::PrehashedCacheKey k{key, HashCacheKey(key)};
     ShardFor(k.hash).Erase(k);
   }
 
-  // Sum of the charges of the cached entries; always <= capacity().
+  /// Sum of the charges of the cached entries; always <= capacity().
   std::size_t TotalCharge() const {
     std::size_t total = 0;
     for (std::size_t i = 0; i < num_shards(); ++i) total += shards_[i].shard.usage();
     return total;
   }
-  // Number of cached entries.
+  /// Number of cached entries.
   std::size_t entries() const {
     std::size_t total = 0;
     for (std::size_t i = 0; i < num_shards(); ++i) total += shards_[i].shard.entries();
     return total;
   }
+  /// Lookups that found their key, since construction.
   std::uint64_t hits() const {
     std::uint64_t total = 0;
     for (std::size_t i = 0; i < num_shards(); ++i) total += shards_[i].shard.hits();
     return total;
   }
+  /// Lookups that missed, since construction.
   std::uint64_t misses() const {
     std::uint64_t total = 0;
     for (std::size_t i = 0; i < num_shards(); ++i) total += shards_[i].shard.misses();
     return total;
   }
+  /// The total capacity given at construction.
   std::size_t capacity() const { return capacity_; }
+  /// Number of shards: 2^shard_bits.
   std::size_t num_shards() const { return std::size_t{1} << shard_bits_; }
 
  private:

@@ -1,21 +1,26 @@
-// kv::MemTable: the in-memory write buffer, an arena-backed skiplist of
-// internal-key entries (see internal_key.hpp for the key order and types).
-//
-//   kv::MemTable mem;
-//   mem.Add(seq, kv::ValueType::kValue, "k", "v");          // one writer
-//   std::string v;
-//   auto r = mem.Get("k", snapshot_seq, now_micros, &v);   // any thread
-//   auto it = mem.NewIterator();                            // internal keys
-//
-// Entry layout (one arena allocation per entry; the skiplist node holds a
-// pointer to it):
-//   varint32 internal_key_length | internal_key (user_key + fixed64 trailer)
-//   varint32 stored_value_length | stored_value
-// where stored_value for kValueWithExpiry is fixed64(expiry_micros) + value.
-//
-// Thread safety: Add is externally serialized (one writer at a time). Get,
-// iterators, ApproximateMemoryUsage and num_entries may run concurrently with
-// Add and with each other (see skiplist.hpp for why readers need no lock).
+/// @file
+/// kv::MemTable: the in-memory write buffer, an arena-backed skiplist of
+/// internal-key entries (see internal_key.hpp for the key order and types).
+///
+/// @code
+///   kv::MemTable mem;
+///   mem.Add(seq, kv::ValueType::kValue, "k", "v");          // one writer
+///   std::string v;
+///   auto r = mem.Get("k", snapshot_seq, now_micros, &v);   // any thread
+///   auto it = mem.NewIterator();                            // internal keys
+/// @endcode
+///
+/// Entry layout (one arena allocation per entry; the skiplist node holds a
+/// pointer to it):
+/// @code
+///   varint32 internal_key_length | internal_key (user_key + fixed64 trailer)
+///   varint32 stored_value_length | stored_value
+/// @endcode
+/// where stored_value for kValueWithExpiry is fixed64(expiry_micros) + value.
+///
+/// Thread safety: Add is externally serialized (one writer at a time). Get,
+/// iterators, ApproximateMemoryUsage and num_entries may run concurrently with
+/// Add and with each other (see skiplist.hpp for why readers need no lock).
 #pragma once
 
 #include <atomic>
@@ -122,19 +127,21 @@ class MemTableIterator final : public Iterator {
 
 }  // namespace detail
 
+/// The in-memory write buffer; see the file comment.
 class MemTable {
  public:
+  /// An empty memtable with its own arena.
   MemTable() : table_(detail::MemTableKeyComparator{}, &arena_) {}
   MemTable(const MemTable&) = delete;
   MemTable& operator=(const MemTable&) = delete;
 
-  // Adds one entry. For ValueType::kValueWithExpiry the stored value is
-  // fixed64(expiry_micros) followed by `value` (see internal_key.hpp);
-  // expiry_micros is ignored for other types.
-  // REQUIRES: callers serialize Add (one writer at a time); Get/iterators may
-  // run concurrently.
-  // REQUIRES: seq <= kMaxSequenceNumber; (user_key, seq, type) not already added;
-  // the key and the stored value are each below 4 GiB.
+  /// Adds one entry. For ValueType::kValueWithExpiry the stored value is
+  /// fixed64(expiry_micros) followed by `value` (see internal_key.hpp);
+  /// expiry_micros is ignored for other types.
+  /// REQUIRES: callers serialize Add (one writer at a time); Get/iterators may
+  /// run concurrently.
+  /// REQUIRES: seq <= kMaxSequenceNumber; (user_key, seq, type) not already added;
+  /// the key and the stored value are each below 4 GiB.
   void Add(SequenceNumber seq, ValueType type, std::string_view user_key, std::string_view value,
            std::uint64_t expiry_micros = 0) {
     const bool expiring = type == ValueType::kValueWithExpiry;
@@ -164,13 +171,14 @@ class MemTable {
     num_entries_.fetch_add(1, std::memory_order_relaxed);
   }
 
+  /// What Get found for a key.
   enum class LookupResult { kAbsent, kFound, kDeleted };
 
-  // Looks at the newest entry for user_key with sequence <= seq. kFound:
-  // *value = the user value (expiry prefix stripped). kDeleted: a tombstone,
-  // or an entry expired at now_micros (expiry <= now_micros). kAbsent: no
-  // entry for that key at or below seq. Thread-safe; allocates only for the
-  // value copy.
+  /// Looks at the newest entry for user_key with sequence <= seq. kFound:
+  /// *value = the user value (expiry prefix stripped). kDeleted: a tombstone,
+  /// or an entry expired at now_micros (expiry <= now_micros). kAbsent: no
+  /// entry for that key at or below seq. Thread-safe; allocates only for the
+  /// value copy.
   LookupResult Get(std::string_view user_key, SequenceNumber seq, std::uint64_t now_micros,
                    std::string* value) const {
     if (seq > kMaxSequenceNumber) seq = kMaxSequenceNumber;
@@ -205,18 +213,19 @@ class MemTable {
     return LookupResult::kDeleted;
   }
 
-  // An iterator over all entries in internal-key order
-  // (kv::CompareInternalKeys): key() is the internal key, value() the stored
-  // value (for kValueWithExpiry the 8-byte expiry then the user value). Seek
-  // takes an internal key. The MemTable must outlive the iterator.
+  /// An iterator over all entries in internal-key order
+  /// (kv::CompareInternalKeys): key() is the internal key, value() the stored
+  /// value (for kValueWithExpiry the 8-byte expiry then the user value). Seek
+  /// takes an internal key. The MemTable must outlive the iterator.
   std::unique_ptr<Iterator> NewIterator() const {
     return std::make_unique<detail::MemTableIterator>(&table_);
   }
 
-  // Bytes held (arena usage). Thread-safe.
+  /// Bytes held (arena usage). Thread-safe.
   std::size_t ApproximateMemoryUsage() const { return arena_.MemoryUsage(); }
-  // Thread-safe.
+  /// Number of entries added. Thread-safe.
   std::uint64_t num_entries() const { return num_entries_.load(std::memory_order_relaxed); }
+  /// True if nothing was added yet. Thread-safe.
   bool empty() const { return num_entries() == 0; }
 
  private:

@@ -1,44 +1,47 @@
-// kv::SkipList: an ordered set of keys in an Arena, with one writer and any
-// number of lock-free concurrent readers. The memtable is built on it.
-//
-//   struct Cmp { int operator()(std::uint64_t a, std::uint64_t b) const {...} };
-//   kv::Arena arena;
-//   kv::SkipList<std::uint64_t, Cmp> list(Cmp{}, &arena);
-//   list.Insert(42);                       // writer side, serialized
-//   kv::SkipList<std::uint64_t, Cmp>::Iterator it(&list);
-//   for (it.Seek(40); it.Valid(); it.Next()) use(it.key());
-//
-// Key must be trivially copyable and trivially destructible (nodes live in
-// the arena and are never destroyed). Comparator is a callable
-// `int (const Key&, const Key&)` returning <0, 0, >0. Seek and Contains also
-// accept any other type T for which the comparator has an overload
-// `int (const Key&, const T&)` ordering T consistently with the keys
-// (heterogeneous lookup, so a probe never has to be encoded as a Key).
-//
-// Thread-safety invariants
-// ------------------------
-// 1. Writes (Insert) are externally serialized: at most one thread inserts
-//    at a time. Reads (Contains, Iterator) need no lock and may run in any
-//    number of threads concurrently with the writer.
-// 2. Nothing is ever removed. A node, once reachable, stays reachable and
-//    its key and memory stay valid until the SkipList and its Arena die, so
-//    a reader can never hold a dangling pointer.
-// 3. A node is fully built before it is published: the writer fills in its
-//    key and all of its forward pointers, and only then links it in, level
-//    by level from the bottom, with a release store into the predecessor's
-//    forward pointer. Readers load forward pointers with acquire, so seeing
-//    a node implies seeing its key, its tower, and everything the writer
-//    wrote before the link (e.g. the bytes a `const char*` key points to).
-// 4. Level 0 is the whole truth; higher levels are shortcuts. A node may be
-//    visible at level 0 but not yet at level 3; a reader that descends
-//    through an older shortcut still reaches it along level 0. Every level
-//    stays sorted at every instant because each link is a single pointer
-//    store that splices in a node whose own pointer was already set.
-// 5. max_height_ is only a hint of how many levels the head uses. The writer
-//    raises it (relaxed) before linking a taller node. A reader that sees the
-//    new height early finds null in the head's new levels and simply drops
-//    down; one that sees the old height starts lower. Either is correct.
-// 6. The random generator and the search scratch belong to the writer.
+/// @file
+/// kv::SkipList: an ordered set of keys in an Arena, with one writer and any
+/// number of lock-free concurrent readers. The memtable is built on it.
+///
+/// @code
+///   struct Cmp { int operator()(std::uint64_t a, std::uint64_t b) const {...} };
+///   kv::Arena arena;
+///   kv::SkipList<std::uint64_t, Cmp> list(Cmp{}, &arena);
+///   list.Insert(42);                       // writer side, serialized
+///   kv::SkipList<std::uint64_t, Cmp>::Iterator it(&list);
+///   for (it.Seek(40); it.Valid(); it.Next()) use(it.key());
+/// @endcode
+///
+/// Key must be trivially copyable and trivially destructible (nodes live in
+/// the arena and are never destroyed). Comparator is a callable
+/// `int (const Key&, const Key&)` returning <0, 0, >0. Seek and Contains also
+/// accept any other type T for which the comparator has an overload
+/// `int (const Key&, const T&)` ordering T consistently with the keys
+/// (heterogeneous lookup, so a probe never has to be encoded as a Key).
+///
+/// ## Thread-safety invariants
+///
+/// 1. Writes (Insert) are externally serialized: at most one thread inserts
+///    at a time. Reads (Contains, Iterator) need no lock and may run in any
+///    number of threads concurrently with the writer.
+/// 2. Nothing is ever removed. A node, once reachable, stays reachable and
+///    its key and memory stay valid until the SkipList and its Arena die, so
+///    a reader can never hold a dangling pointer.
+/// 3. A node is fully built before it is published: the writer fills in its
+///    key and all of its forward pointers, and only then links it in, level
+///    by level from the bottom, with a release store into the predecessor's
+///    forward pointer. Readers load forward pointers with acquire, so seeing
+///    a node implies seeing its key, its tower, and everything the writer
+///    wrote before the link (e.g. the bytes a `const char*` key points to).
+/// 4. Level 0 is the whole truth; higher levels are shortcuts. A node may be
+///    visible at level 0 but not yet at level 3; a reader that descends
+///    through an older shortcut still reaches it along level 0. Every level
+///    stays sorted at every instant because each link is a single pointer
+///    store that splices in a node whose own pointer was already set.
+/// 5. max_height_ is only a hint of how many levels the head uses. The writer
+///    raises it (relaxed) before linking a taller node. A reader that sees the
+///    new height early finds null in the head's new levels and simply drops
+///    down; one that sees the old height starts lower. Either is correct.
+/// 6. The random generator and the search scratch belong to the writer.
 #pragma once
 
 #include <array>
@@ -53,17 +56,19 @@
 
 namespace kv {
 
+/// An ordered set of `Key`s in an Arena; see the file comment.
 template <typename Key, class Comparator>
 class SkipList {
  private:
   struct Node;
 
  public:
+  /// Most levels a node can have.
   static constexpr int kMaxHeight = 12;
-  static constexpr unsigned kBranching = 4;  // each level holds ~1/4 of the one below
+  static constexpr unsigned kBranching = 4;  ///< each level holds ~1/4 of the one below
 
-  // Uses `arena` for every node; the arena must outlive the list.
-  // `seed` seeds the height generator (any value works).
+  /// Uses `arena` for every node; the arena must outlive the list.
+  /// `seed` seeds the height generator (any value works).
   explicit SkipList(Comparator cmp, Arena* arena, std::uint64_t seed = 0x5eed1e55cafef00dULL)
       : compare_(cmp), arena_(arena), head_(NewNode(Key{}, kMaxHeight)), rng_state_(seed | 1) {
     for (int i = 0; i < kMaxHeight; ++i) head_->SetNextRelaxed(i, nullptr);
@@ -71,9 +76,9 @@ class SkipList {
   SkipList(const SkipList&) = delete;
   SkipList& operator=(const SkipList&) = delete;
 
-  // Inserts `key`.
-  // REQUIRES: no key comparing equal to `key` is in the list.
-  // REQUIRES: external synchronization with other Insert calls.
+  /// Inserts `key`.
+  /// REQUIRES: no key comparing equal to `key` is in the list.
+  /// REQUIRES: external synchronization with other Insert calls.
   void Insert(const Key& key) {
     Node* prev[kMaxHeight];
     Node* x = FindGreaterOrEqual(key, prev);
@@ -97,45 +102,52 @@ class SkipList {
     }
   }
 
-  // True if a key comparing equal to `probe` is in the list. Thread-safe.
+  /// True if a key comparing equal to `probe` is in the list. Thread-safe.
   template <typename T>
   bool Contains(const T& probe) const {
     Node* x = FindGreaterOrEqual(probe, nullptr);
     return x != nullptr && compare_(x->key, probe) == 0;
   }
 
-  // A cursor over the list. Safe to use concurrently with Insert; it sees a
-  // key if that key was linked before the cursor reached its position.
-  // One Iterator is used by one thread at a time.
+  /// A cursor over the list. Safe to use concurrently with Insert; it sees a
+  /// key if that key was linked before the cursor reached its position.
+  /// One Iterator is used by one thread at a time.
   class Iterator {
    public:
-    // The list must outlive the iterator. Starts not Valid().
+    /// The list must outlive the iterator. Starts not Valid().
     explicit Iterator(const SkipList* list) : list_(list) {}
 
+    /// True if the iterator is positioned at a key.
     bool Valid() const { return node_ != nullptr; }
-    // REQUIRES: Valid()
+    /// REQUIRES: Valid()
+    /// The key at the current position.
     const Key& key() const {
       assert(Valid());
       return node_->key;
     }
-    // REQUIRES: Valid()
+    /// REQUIRES: Valid()
+    /// Moves to the next key (not Valid() after the last).
     void Next() {
       assert(Valid());
       node_ = node_->Next(0);
     }
-    // REQUIRES: Valid()
+    /// REQUIRES: Valid()
+    /// Moves to the previous key (not Valid() before the first). O(log n): nodes have no back
+    /// pointers.
     void Prev() {
       assert(Valid());
       // No back pointers: search for the last node before this one.
       node_ = list_->FindLessThan(node_->key);
       if (node_ == list_->head_) node_ = nullptr;
     }
-    // Positions at the first key >= target.
+    /// Positions at the first key >= target.
     template <typename T>
     void Seek(const T& target) {
       node_ = list_->FindGreaterOrEqual(target, nullptr);
     }
+    /// Positions at the first key (not Valid() if the list is empty).
     void SeekToFirst() { node_ = list_->head_->Next(0); }
+    /// Positions at the last key (not Valid() if the list is empty).
     void SeekToLast() {
       node_ = list_->FindLast();
       if (node_ == list_->head_) node_ = nullptr;

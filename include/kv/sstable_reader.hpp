@@ -1,33 +1,37 @@
-// kv::SSTableReader: opens an SSTable written by kv::SSTableWriter and
-// serves iterators, point lookups and bloom checks over it.
-//
-//   KV_ASSIGN_OR_RETURN(std::shared_ptr<kv::SSTableReader> table,
-//                       kv::SSTableReader::Open(file, path, size,
-//                                               {.cache_id = id, .block_cache = &cache}));
-//   std::unique_ptr<kv::Iterator> it = table->NewIterator({});
-//   for (it->Seek(ikey); it->Valid(); it->Next()) ...
-//   KV_RETURN_IF_ERROR(table->Get({}, seek_key, [&](auto ikey, auto value) {
-//     ...; return false;  // stop after the first entry
-//   }));
-//
-// Open reads and checks the footer, the index, filter and properties blocks;
-// anything malformed (a truncated file included) is kDataLoss naming the file
-// and the offset. Data blocks are read on demand, each checked against its
-// checksum when TableReadOptions::verify_checksums is set (the default).
-//
-// Block cache: with SSTableReaderOptions::block_cache, data blocks and the
-// index block are looked up under {cache_id, block offset} before reading
-// the file (so cache_id must be unique per table among users of one cache),
-// and a block read with its checksum verified is inserted when
-// TableReadOptions::fill_cache is set. Without a cache the index block is
-// pinned in the reader. Blocks are std::shared_ptr<const Block>: an evicted
-// block stays alive while an iterator still uses it. The filter is always
-// pinned in the reader.
-//
-// Thread-safety: an SSTableReader is immutable after Open; every method may
-// be called from any number of threads at once (RandomAccessFile::Read and
-// the cache are thread-safe). One iterator is used by one thread at a time;
-// it keeps the reader alive.
+/// @file
+/// kv::SSTableReader: opens an SSTable written by kv::SSTableWriter and
+/// serves iterators, point lookups and bloom checks over it.
+///
+/// @code
+///   KV_ASSIGN_OR_RETURN(std::shared_ptr<kv::SSTableReader> table,
+///                       kv::SSTableReader::Open(file, path, size,
+///                                               {.cache_id = id, .block_cache = &cache}));
+///   std::unique_ptr<kv::Iterator> it = table->NewIterator({});
+///   for (it->Seek(ikey); it->Valid(); it->Next()) ...
+///   KV_RETURN_IF_ERROR(table->Get({}, seek_key, [&](auto ikey, auto value) {
+///     ...; return false;  // stop after the first entry
+///   }));
+/// @endcode
+///
+/// Open reads and checks the footer, the index, filter and properties blocks;
+/// anything malformed (a truncated file included) is kDataLoss naming the file
+/// and the offset. Data blocks are read on demand, each checked against its
+/// checksum when TableReadOptions::verify_checksums is set (the default).
+///
+/// Block cache: with SSTableReaderOptions::block_cache, data blocks are
+/// looked up under {cache_id, block offset} before reading the file (so
+/// cache_id must be unique per table among users of one cache), and a block
+/// read with its checksum verified is inserted when
+/// TableReadOptions::fill_cache is set. A memory-mapped file bypasses the
+/// cache (its blocks are read zero-copy from the mapping). The index block
+/// and the filter are always pinned in the reader. Blocks are
+/// std::shared_ptr<const Block>: an evicted block stays alive while an
+/// iterator still uses it.
+///
+/// Thread-safety: an SSTableReader is immutable after Open; every method may
+/// be called from any number of threads at once (RandomAccessFile::Read and
+/// the cache are thread-safe). One iterator is used by one thread at a time;
+/// it keeps the reader alive.
 #pragma once
 
 #include <cstdint>
@@ -52,36 +56,46 @@
 
 namespace kv {
 
+/// The block cache SSTable readers share: parsed blocks keyed by {table, offset}.
 using BlockCache = ShardedLruCache<Block>;
 
+/// Options of one read (iterator or point lookup).
 struct TableReadOptions {
-  // Check each data block read from the file against its checksum.
+  /// Check each data block read from the file against its checksum.
   bool verify_checksums = true;
-  // Insert data blocks read from the file into the block cache (only those
-  // whose checksum was verified).
+  /// Insert data blocks read from the file into the block cache (only those
+  /// whose checksum was verified).
   bool fill_cache = true;
-  // The caller has already asked KeyMayMatch for this lookup (to count the
-  // filter's verdicts): Get does not consult the filter again.
+  /// The caller has already asked KeyMayMatch for this lookup (to count the
+  /// filter's verdicts): Get does not consult the filter again.
   bool filter_checked = false;
 };
 
+/// Options for SSTableReader::Open.
 struct SSTableReaderOptions {
-  // Must match how the table was written (SSTableOptions::internal_keys);
-  // a mismatch is kInvalidArgument.
+  /// Must match how the table was written (SSTableOptions::internal_keys);
+  /// a mismatch is kInvalidArgument.
   bool internal_keys = true;
-  // The table's key in the block cache; unique per table per cache.
+  /// The table's key in the block cache; unique per table per cache.
   std::uint64_t cache_id = 0;
-  BlockCache* block_cache = nullptr;  // not owned; may be null
-  // Check the checksums of the blocks Open reads (index, filter, properties)
-  // and of index re-reads after a cache eviction.
+  BlockCache* block_cache = nullptr;  ///< not owned; may be null
+  /// Check the checksums of the blocks Open reads (index, filter,
+  /// properties).
   bool verify_checksums = true;
-  // Also check at Open that the index is well formed: keys strictly
-  // increasing, handles decodable, contiguous and covering the data region.
+  /// Also check at Open that the index is well formed: keys strictly
+  /// increasing, handles decodable, contiguous and covering the data region.
   bool paranoid = false;
 };
 
+/// An open SSTable; see the file comment. Shared (std::shared_ptr) so that its iterators can keep
+/// it alive.
 class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
  public:
+  /// Opens the table in `file` (`file_size` bytes; `file_name` only serves error
+  /// messages): reads and checks the footer and the properties, filter and
+  /// index blocks. kDataLoss naming the file and offset if any is malformed,
+  /// kInvalidArgument if `file` is null or SSTableReaderOptions::internal_keys
+  /// does not match the table.
   [[nodiscard]] static absl::StatusOr<std::shared_ptr<SSTableReader>> Open(
       std::shared_ptr<RandomAccessFile> file, std::string file_name, std::uint64_t file_size,
       SSTableReaderOptions options) {
@@ -95,20 +109,20 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
   SSTableReader(const SSTableReader&) = delete;
   SSTableReader& operator=(const SSTableReader&) = delete;
 
-  // A two-level iterator (index -> data blocks) over every entry. Errors
-  // make it invalid and show in status() (kDataLoss with file and offset).
+  /// A two-level iterator (index -> data blocks) over every entry. Errors
+  /// make it invalid and show in status() (kDataLoss with file and offset).
   std::unique_ptr<Iterator> NewIterator(const TableReadOptions& ro = {}) const;
 
-  // False if the table certainly holds no entry for `user_key` (for tables
-  // of plain keys: the whole key). True if unsure or there is no filter.
+  /// False if the table certainly holds no entry for `user_key` (for tables
+  /// of plain keys: the whole key). True if unsure or there is no filter.
   bool KeyMayMatch(std::string_view user_key) const {
     return !has_filter_ || filter_.KeyMayMatch(user_key);
   }
 
-  // Point lookup: unless the bloom filter rules out the seek key's user key,
-  // calls on_entry(key, value) for the entries >= `seek_key` in order until
-  // it returns false or the table ends. kInvalidArgument if `seek_key` is
-  // not an internal key (internal-key tables).
+  /// Point lookup: unless the bloom filter rules out the seek key's user key,
+  /// calls on_entry(key, value) for the entries >= `seek_key` in order until
+  /// it returns false or the table ends. kInvalidArgument if `seek_key` is
+  /// not an internal key (internal-key tables).
   [[nodiscard]] absl::Status Get(
       const TableReadOptions& ro, std::string_view seek_key,
       const std::function<bool(std::string_view key, std::string_view value)>& on_entry) const {
@@ -134,8 +148,8 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
     return idx.status();
   }
 
-  // The approximate file offset where `key`'s entries would start: the
-  // offset of the data block holding it, or the end of the data blocks.
+  /// The approximate file offset where `key`'s entries would start: the
+  /// offset of the data block holding it, or the end of the data blocks.
   std::uint64_t ApproximateOffsetOf(std::string_view key) const {
     absl::StatusOr<std::shared_ptr<const Block>> index = IndexBlock();
     if (!index.ok()) return data_end_;
@@ -146,16 +160,22 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
     return handle.ok() ? handle->offset : data_end_;
   }
 
+  /// The properties block, decoded at Open.
   const TableProperties& properties() const { return props_; }
+  /// The file name given to Open (used in error messages).
   const std::string& file_name() const { return file_name_; }
+  /// The file size given to Open.
   std::uint64_t file_size() const { return file_size_; }
+  /// The key order: CompareInternalKeys or CompareUserKeys.
   KeyComparator comparator() const { return cmp_; }
+  /// True if the table has a bloom filter.
   bool has_filter() const { return has_filter_; }
 
-  // The index block (pinned at Open).
+  /// The index block (pinned at Open).
   [[nodiscard]] absl::StatusOr<std::shared_ptr<const Block>> IndexBlock() const { return index_; }
 
-  // The data block at `handle` (from the cache, else read from the file).
+  /// The data block at `handle` (from the mapping if the file is memory-mapped,
+  /// else from the cache, else read from the file).
   [[nodiscard]] absl::StatusOr<std::shared_ptr<const Block>> DataBlock(
       const TableReadOptions& ro, const BlockHandle& handle) const {
     if (mapped_) {
@@ -174,7 +194,7 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
     return block;
   }
 
-  // Decodes the block handle of the index entry `idx` is positioned at.
+  /// Decodes the block handle of the index entry `idx` is positioned at.
   [[nodiscard]] absl::StatusOr<BlockHandle> DecodeIndexValue(const BlockIter& idx) const {
     std::string_view v = idx.value();
     BlockHandle h;
@@ -297,10 +317,11 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
   bool has_filter_ = false;
 };
 
-// The two-level iterator of SSTableReader::NewIterator: an index block
-// iterator picks the data block; a block iterator walks it.
+/// The two-level iterator of SSTableReader::NewIterator: an index block
+/// iterator picks the data block; a block iterator walks it.
 class SSTableIterator final : public Iterator {
  public:
+  /// An iterator over `table`, positioned nowhere; `index` is the table's index block.
   SSTableIterator(std::shared_ptr<const SSTableReader> table, const TableReadOptions& ro,
                   std::shared_ptr<const Block> index)
       : table_(std::move(table)),

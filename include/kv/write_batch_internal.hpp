@@ -1,6 +1,7 @@
-// Internal operations on a WriteBatch's encoding: sequence numbers, merging
-// batches for group commit, TTL resolution and decoding (WAL replay).
-// See write_batch.hpp for the byte layout.
+/// @file
+/// Internal operations on a WriteBatch's encoding: sequence numbers, merging
+/// batches for group commit, TTL resolution and decoding (WAL replay).
+/// See write_batch.hpp for the byte layout.
 #pragma once
 
 #include <cstdint>

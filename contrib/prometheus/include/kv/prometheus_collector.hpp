@@ -1,18 +1,21 @@
-// kv::prometheus: an optional adapter for hosts that already export metrics
-// with prometheus-cpp (Debian's prometheus-cpp-dev). Link the CMake target
-// kv::prometheus (built and installed only where prometheus-cpp is found).
-//
-//   prometheus::Exposer exposer{"127.0.0.1:9464"};
-//   auto collector = std::make_shared<kv::prometheus::DbCollector>(
-//       *db, kv::prometheus::Labels{{"db", "orders"}});
-//   exposer.RegisterCollectable(collector);
-//   ...
-//   exposer.RemoveCollectable(collector);  // before the DB is destroyed
-//
-// Each scrape reads the DB's "kv.prometheus" property (the same counters and
-// gauges, same names) and hands them to prometheus-cpp as metric families,
-// with the collector's constant labels added to every sample, so that
-// several DBs can share one registry.
+/// @file
+/// kv::prometheus: an optional adapter for hosts that already export metrics
+/// with prometheus-cpp (Debian's prometheus-cpp-dev). Link the CMake target
+/// kv::prometheus (built and installed only where prometheus-cpp is found).
+///
+/// @code
+///   prometheus::Exposer exposer{"127.0.0.1:9464"};
+///   auto collector = std::make_shared<kv::prometheus::DbCollector>(
+///       *db, kv::prometheus::Labels{{"db", "orders"}});
+///   exposer.RegisterCollectable(collector);
+///   ...
+///   exposer.RemoveCollectable(collector);  // before the DB is destroyed
+/// @endcode
+///
+/// Each scrape reads the DB's "kv.prometheus" property (the same counters and
+/// gauges, same names) and hands them to prometheus-cpp as metric families,
+/// with the collector's constant labels added to every sample, so that
+/// several DBs can share one registry.
 #pragma once
 
 #include <map>
@@ -35,6 +38,8 @@ using Labels = std::map<std::string, std::string>;
 /// destroy it) before destroying the DB. Thread-safe, like the DB.
 class DbCollector final : public ::prometheus::Collectable {
  public:
+  /// A collector over `db` whose samples all carry `labels`. `db` must
+  /// outlive every Collect() call.
   explicit DbCollector(DB& db, Labels labels = {});
 
   /// The DB's metrics now. Empty if the text cannot be parsed (never the
