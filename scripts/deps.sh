@@ -9,10 +9,11 @@
 # only when something has to be installed.
 set -euo pipefail
 
-# The last two are optional extras (the metrics example's HTTP server and the
+# doxygen checks the API documentation (scripts/docs.sh). The last two are
+# optional extras (the metrics example's HTTP server and the
 # kv::prometheus adapter); installed so that CI builds and tests them.
 packages=(cmake ninja-build g++ clang pkg-config libabsl-dev libxxhash-dev catch2 libbenchmark-dev
-  libcpp-httplib-dev prometheus-cpp-dev)
+  doxygen libcpp-httplib-dev prometheus-cpp-dev)
 for arg in "$@"; do
   case "$arg" in
     --compare) packages+=(libleveldb-dev librocksdb-dev gnuplot-nox) ;;

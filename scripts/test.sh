@@ -14,7 +14,9 @@
 #            annotations, then every test but the install test (skipped
 #            without clang++)
 #
-#   scripts/test.sh                 # all four stages
+#   docs     scripts/docs.sh: every public declaration has a Doxygen comment
+#
+#   scripts/test.sh                 # all five stages
 #   scripts/test.sh release clang   # only the stages named
 #
 # Environment: KV_JOBS (build and test parallelism, default 2),
@@ -26,12 +28,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 jobs=${KV_JOBS:-2}
 timeout=${KV_TEST_TIMEOUT:-600}
 stages=("$@")
-((${#stages[@]})) || stages=(release asan tsan clang)
+((${#stages[@]})) || stages=(release asan tsan clang docs)
 for s in "${stages[@]}"; do
   case "$s" in
-    release | asan | tsan | clang) ;;
+    release | asan | tsan | clang | docs) ;;
     *)
-      echo "test.sh: unknown stage '$s' (stages: release asan tsan clang)" >&2
+      echo "test.sh: unknown stage '$s' (stages: release asan tsan clang docs)" >&2
       exit 2
       ;;
   esac
@@ -153,6 +155,15 @@ for stage in "${stages[@]}"; do
         start=$SECONDS
         run_ctest clang build/clang -LE install
         summary[-1]+=" ($((SECONDS - start)) s)"
+      fi
+      ;;
+    docs)
+      banner "docs: doxygen (every public declaration documented)"
+      if scripts/docs.sh; then
+        summary+=("PASS  docs: every public header fully documented")
+      else
+        summary+=("FAIL  docs: scripts/docs.sh")
+        failed=1
       fi
       ;;
   esac

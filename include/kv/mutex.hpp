@@ -42,15 +42,18 @@ class ABSL_LOCKABLE Mutex {
   Mutex(const Mutex&) = delete;
   Mutex& operator=(const Mutex&) = delete;
 
+  /// Blocks until the calling thread holds the lock (not reentrant).
   void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
     mu_.lock();
     owner_ = std::this_thread::get_id();
   }
+  /// Releases the lock. REQUIRES: held by the calling thread.
   void Unlock() ABSL_UNLOCK_FUNCTION() {
     AssertHeld();
     owner_ = std::thread::id();
     mu_.unlock();
   }
+  /// Takes the lock if it is free; true if it did.
   [[nodiscard]] bool TryLock() ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true) {
     if (!mu_.try_lock()) return false;
     owner_ = std::this_thread::get_id();
@@ -72,6 +75,7 @@ class ABSL_LOCKABLE Mutex {
 /// Holds a Mutex for its scope.
 class ABSL_SCOPED_LOCKABLE MutexLock {
  public:
+  /// Locks `*mu` until this object is destroyed.
   explicit MutexLock(Mutex* mu) ABSL_EXCLUSIVE_LOCK_FUNCTION(mu) : mu_(mu) { mu_->Lock(); }
   MutexLock(const MutexLock&) = delete;
   MutexLock& operator=(const MutexLock&) = delete;
@@ -99,7 +103,9 @@ class CondVar {
     l.release();  // the caller keeps holding mu
     mu->owner_ = std::this_thread::get_id();
   }
+  /// Wakes one waiter, if any.
   void Signal() { cv_.notify_one(); }
+  /// Wakes every waiter.
   void SignalAll() { cv_.notify_all(); }
 
  private:
