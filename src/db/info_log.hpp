@@ -13,6 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "kv/env.hpp"
@@ -35,12 +36,17 @@ class InfoLog {
     if (file_ != nullptr) (void)file_->Close();
   }
 
-  // Appends one timestamped line (a newline is added).
+  // Appends one timestamped line (a newline is added). A multi-line
+  // message (a version summary, say) stays one line: its line breaks become
+  // "; ", so every line of the file starts with a timestamp.
   template <typename... Args>
   void Log(const Args&... args) ABSL_LOCKS_EXCLUDED(mu_) {
     const absl::Time now = absl::FromUnixMicros(static_cast<std::int64_t>(clock_->NowMicros()));
+    std::string message = absl::StrCat(args...);
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    absl::StrReplaceAll({{"\n", "; "}}, &message);
     std::string line = absl::StrCat(
-        absl::FormatTime("%Y/%m/%d-%H:%M:%E6S ", now, absl::UTCTimeZone()), args..., "\n");
+        absl::FormatTime("%Y/%m/%d-%H:%M:%E6S ", now, absl::UTCTimeZone()), message, "\n");
     kv::MutexLock l(&mu_);
     if (file_ != nullptr) (void)file_->Append(line);
   }

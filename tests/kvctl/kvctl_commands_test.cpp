@@ -228,4 +228,3 @@ TEST_CASE("kvctl verify: OK on a good DB, file and offset after a flipped byte",
 
 }  // namespace
 }  // namespace kv::kvctl
-

@@ -168,4 +168,3 @@ TEST_CASE("kvctl dump-manifest prints the version edits", "[kvctl]") {
 
 }  // namespace
 }  // namespace kv::kvctl
-

@@ -115,4 +115,3 @@ TEST_CASE("ParseArgs: positionals, switches, values, --, errors", "[kvctl]") {
 
 }  // namespace
 }  // namespace kv::kvctl
-

@@ -136,4 +136,3 @@ TEST_CASE("kvctl binary: exit codes and a piped shell session", "[kvctl]") {
 
 }  // namespace
 }  // namespace kv::kvctl
-
