@@ -50,8 +50,13 @@ TEST_CASE("crash torture: verify survives a partial last ack record", "[db][cras
   const std::string db = tmp.str() + "/db", ack = tmp.str() + "/db.ack";
   int verified_with_findings = 0;
   for (int round = 0; round < 4; ++round) {
-    const std::string run = std::string("timeout -s KILL 0.5 '") + KV_STRESS_PATH + "' run --db '" +
-                            db + "' --ack '" + ack + "' --threads 3 --seed " +
+    // --foreground: without it timeout(1) sends the KILL to its whole
+    // process group, itself included, and so dies without waiting for
+    // `run`; the next verify could then find `run` still exiting and its
+    // DB lock still held (seen under ASan in CI). With it, timeout kills
+    // only `run` and reaps it before returning 128 + 9.
+    const std::string run = std::string("timeout --foreground -s KILL 0.5 '") + KV_STRESS_PATH +
+                            "' run --db '" + db + "' --ack '" + ack + "' --threads 3 --seed " +
                             std::to_string(test::TestSeed() + static_cast<unsigned>(round)) +
                             " > /dev/null";
     const int status = std::system(run.c_str());
