@@ -134,8 +134,7 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
       filter_key = ExtractUserKey(seek_key);
     }
     if (!ro.filter_checked && !KeyMayMatch(filter_key)) return absl::OkStatus();
-    KV_ASSIGN_OR_RETURN(std::shared_ptr<const Block> index, IndexBlock());
-    BlockIter idx(std::move(index), cmp_, &file_name_, footer_.index.offset, min_key_bytes_);
+    BlockIter idx(index_, cmp_, &file_name_, footer_.index.offset, min_key_bytes_);
     for (idx.Seek(seek_key); idx.Valid(); idx.Next()) {
       KV_ASSIGN_OR_RETURN(BlockHandle handle, DecodeIndexValue(idx));
       KV_ASSIGN_OR_RETURN(std::shared_ptr<const Block> block, DataBlock(ro, handle));
@@ -151,9 +150,7 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
   /// The approximate file offset where `key`'s entries would start: the
   /// offset of the data block holding it, or the end of the data blocks.
   std::uint64_t ApproximateOffsetOf(std::string_view key) const {
-    absl::StatusOr<std::shared_ptr<const Block>> index = IndexBlock();
-    if (!index.ok()) return data_end_;
-    BlockIter idx(*std::move(index), cmp_, &file_name_, footer_.index.offset, min_key_bytes_);
+    BlockIter idx(index_, cmp_, &file_name_, footer_.index.offset, min_key_bytes_);
     idx.Seek(key);
     if (!idx.Valid()) return data_end_;
     absl::StatusOr<BlockHandle> handle = DecodeIndexValue(idx);
@@ -171,8 +168,8 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
   /// True if the table has a bloom filter.
   bool has_filter() const { return has_filter_; }
 
-  /// The index block (pinned at Open).
-  [[nodiscard]] absl::StatusOr<std::shared_ptr<const Block>> IndexBlock() const { return index_; }
+  /// The index block (pinned at Open; never null after a successful Open).
+  const std::shared_ptr<const Block>& IndexBlock() const { return index_; }
 
   /// The data block at `handle` (from the mapping if the file is memory-mapped,
   /// else from the cache, else read from the file).
@@ -435,9 +432,7 @@ class SSTableIterator final : public Iterator {
 };
 
 inline std::unique_ptr<Iterator> SSTableReader::NewIterator(const TableReadOptions& ro) const {
-  absl::StatusOr<std::shared_ptr<const Block>> index = IndexBlock();
-  if (!index.ok()) return NewEmptyIterator(index.status());
-  return std::make_unique<SSTableIterator>(shared_from_this(), ro, *std::move(index));
+  return std::make_unique<SSTableIterator>(shared_from_this(), ro, index_);
 }
 
 }  // namespace kv

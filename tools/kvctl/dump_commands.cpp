@@ -100,7 +100,7 @@ absl::Status DumpSst(const Invocation& inv, const std::string& path, std::uint64
      << "  raw_value_bytes: " << p.raw_value_bytes << "\n"
      << "  creation_time: " << p.creation_time_micros << " us\n";
 
-  KV_ASSIGN_OR_RETURN(std::shared_ptr<const Block> index, table.IndexBlock());
+  const std::shared_ptr<const Block>& index = table.IndexBlock();
   const std::size_t min_key = internal ? kTrailerBytes : 0;
   std::vector<BlockHandle> handles;
   {
