@@ -2,6 +2,7 @@
 // random sorted keys checked against a sorted-vector model (every seek
 // target, both directions), internal-key order, and corrupt bytes.
 #include <algorithm>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -18,8 +19,9 @@ namespace {
 using Entries = std::vector<std::pair<std::string, std::string>>;
 
 // Sorted unique random keys with many shared prefixes (drawn from a small
-// alphabet, including 0x00 and 0xff bytes) and random values.
-Entries RandomEntries(std::mt19937_64& rng, std::size_t n) {
+// alphabet, including 0x00 and 0xff bytes) and random values. Keys are
+// shorter than `max_key_len`.
+Entries RandomEntries(std::mt19937_64& rng, std::size_t n, std::size_t max_key_len = 12) {
   const std::string alphabet(
       "\x00\x01"
       "abc\xfe\xff",
@@ -27,7 +29,7 @@ Entries RandomEntries(std::mt19937_64& rng, std::size_t n) {
   std::vector<std::string> keys;
   for (std::size_t i = 0; i < n; ++i) {
     std::string k;
-    const std::size_t len = rng() % 12;
+    const std::size_t len = rng() % max_key_len;
     for (std::size_t j = 0; j < len; ++j) k.push_back(alphabet[rng() % alphabet.size()]);
     keys.push_back(std::move(k));
   }
@@ -59,15 +61,24 @@ void ExpectAt(const BlockIter& it, const Entries& model, std::size_t i) {
   REQUIRE(it.value() == model[i].second);
 }
 
-void CheckBlock(const Entries& model, int restart_interval) {
+// `borrowed`: the iterator does not hold a reference to the block.
+void CheckBlock(const Entries& model, int restart_interval, bool borrowed = false) {
   auto block = Build(model, restart_interval);
   REQUIRE(reinterpret_cast<std::uintptr_t>(block->data()) % kBlockAlignment == 0);
-  BlockIter it(block, CompareUserKeys);
+  std::optional<BlockIter> owner;
+  if (borrowed) {
+    owner.emplace(block.get(), CompareUserKeys);
+  } else {
+    owner.emplace(block, CompareUserKeys);
+  }
+  BlockIter& it = *owner;
 
   // Forward scan.
   it.SeekToFirst();
   for (std::size_t i = 0; i < model.size(); ++i) {
     ExpectAt(it, model, i);
+    // Every entry is a restart point at interval 1: the index is the ordinal.
+    if (restart_interval == 1) REQUIRE(it.restart_index() == i);
     it.Next();
   }
   ExpectAt(it, model, model.size());
@@ -115,6 +126,10 @@ TEST_CASE("Block round trip of random keys, all seek targets, both directions") 
     for (std::size_t n : {0, 1, 2, 15, 16, 17, 100, 1000}) {
       INFO("restart_interval=" << restart_interval << " n=" << n);
       CheckBlock(RandomEntries(rng, n), restart_interval);
+      // Keys longer than the iterator's inline key scratch (rebuilt keys
+      // then live on the heap, growing as longer ones come).
+      CheckBlock(RandomEntries(rng, n, 200), restart_interval);
+      CheckBlock(RandomEntries(rng, n, 200), restart_interval, /*borrowed=*/true);
     }
   }
 }

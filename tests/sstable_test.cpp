@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -35,9 +36,18 @@ class StringSink final : public WritableFile {
 };
 
 // An in-memory RandomAccessFile over a string (short reads at the end).
+// With `mapped`, it also offers its bytes as a memory mapping, so readers
+// take their zero-copy path (as over a POSIX mmap).
 class StringSource final : public RandomAccessFile {
  public:
-  explicit StringSource(std::string data) : data_(std::move(data)) {}
+  explicit StringSource(std::string data, bool mapped = false)
+      : data_(std::move(data)), mapped_(mapped) {}
+  std::optional<std::string_view> Mapped() const override {
+    if (!mapped_) return std::nullopt;
+    return std::string_view(data_);
+  }
+  // Changes a byte under the reader's feet (the "mapping" is data_ itself).
+  void FlipByte(std::size_t pos, char mask) { data_[pos] = static_cast<char>(data_[pos] ^ mask); }
   absl::StatusOr<std::string_view> Read(std::uint64_t offset, std::size_t n,
                                         char* scratch) const override {
     ++reads_;
@@ -51,6 +61,7 @@ class StringSource final : public RandomAccessFile {
 
  private:
   std::string data_;
+  const bool mapped_;
   mutable std::atomic<std::uint64_t> reads_{0};
 };
 
@@ -66,10 +77,11 @@ std::string BuildTable(const Entries& entries, SSTableOptions options) {
   return *out;
 }
 
-std::shared_ptr<SSTableReader> OpenTable(std::string bytes, SSTableReaderOptions options = {}) {
+std::shared_ptr<SSTableReader> OpenTable(std::string bytes, SSTableReaderOptions options = {},
+                                         bool mapped = false) {
   const std::uint64_t size = bytes.size();
-  auto table =
-      SSTableReader::Open(std::make_shared<StringSource>(std::move(bytes)), "t.sst", size, options);
+  auto table = SSTableReader::Open(std::make_shared<StringSource>(std::move(bytes), mapped),
+                                   "t.sst", size, options);
   REQUIRE_OK(table);
   return *table;
 }
@@ -283,6 +295,71 @@ TEST_CASE("SSTable with 100k internal keys: scans, seeks, gets, properties") {
   // Paranoid open, and reads without checksum checks.
   auto paranoid = OpenTable(bytes, {.paranoid = true});
   CheckScans(*paranoid, model, {.verify_checksums = false, .fill_cache = false});
+
+  // Memory-mapped: blocks parsed in place, the cache bypassed.
+  {
+    BlockCache cache(std::size_t{64} << 20, 1);
+    auto mapped = OpenTable(bytes, {.cache_id = 9, .block_cache = &cache}, /*mapped=*/true);
+    CheckInternalTable(*mapped, model, rng);
+    CHECK(cache.hits() + cache.misses() == 0);
+  }
+}
+
+TEST_CASE("SSTable over a mapping: a block is verified once, and only by a checked read") {
+  Entries model;
+  for (std::uint64_t i = 0; i < 400; ++i) {
+    model.emplace_back(MakeInternalKey(UserKey(i), i + 1, ValueType::kValue),
+                       "value-" + std::to_string(i));
+  }
+  const std::string bytes = BuildTable(model, {.block_bytes = 512});
+  REQUIRE(OpenTable(bytes)->properties().num_data_blocks > 4);
+  // A value byte of entry 200 (in a middle block): the block still parses.
+  const std::size_t pos = bytes.find("value-200") + 6;
+  REQUIRE(pos != std::string::npos + 6);
+  const std::string& key = model[200].first;
+  auto get = [&](SSTableReader& table, bool verify) {
+    std::string value;
+    absl::Status s = table.Get({.verify_checksums = verify}, key, [&](auto, std::string_view v) {
+      value.assign(v.data(), v.size());
+      return false;
+    });
+    return std::make_pair(s, value);
+  };
+  auto open = [&](std::shared_ptr<StringSource> file, bool paranoid) {
+    auto table = SSTableReader::Open(file, "t.sst", bytes.size(), {.paranoid = paranoid});
+    REQUIRE_OK(table);
+    return *std::move(table);
+  };
+
+  SECTION("an unchecked read does not mark a corrupt block as verified") {
+    auto file = std::make_shared<StringSource>(bytes, /*mapped=*/true);
+    file->FlipByte(pos, 0x01);
+    auto table = open(file, false);
+    auto [unchecked, garbled] = get(*table, false);
+    REQUIRE_OK(unchecked);
+    CHECK(garbled != model[200].second);
+    auto [checked, ignored] = get(*table, true);
+    CHECK(absl::IsDataLoss(checked));
+    CHECK(checked.message().find("t.sst") != std::string::npos);
+    CHECK(checked.message().find("checksum") != std::string::npos);
+    // Iterators take the same path.
+    auto it = table->NewIterator({});
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    }
+    CHECK(absl::IsDataLoss(it->status()));
+  }
+  SECTION("a verified block is not checked again; a paranoid reader checks every read") {
+    auto file = std::make_shared<StringSource>(bytes, /*mapped=*/true);
+    auto table = open(file, false);
+    auto paranoid = open(file, true);
+    REQUIRE(get(*table, true).second == model[200].second);
+    REQUIRE(get(*paranoid, true).second == model[200].second);
+    file->FlipByte(pos, 0x01);  // after the checks: like memory going bad
+    auto [again, garbled] = get(*table, true);
+    REQUIRE_OK(again);  // the same trust as a block in the block cache
+    CHECK(garbled != model[200].second);
+    CHECK(absl::IsDataLoss(get(*paranoid, true).first));
+  }
 }
 
 TEST_CASE("SSTable block cache serves repeated reads without file I/O") {
@@ -476,21 +553,23 @@ TEST_CASE("SSTable corruption at every byte and truncation at every length") {
       std::string bad = good;
       bad[pos] = static_cast<char>(bad[pos] ^ x);
       const std::uint64_t size = bad.size();
-      auto file = std::make_shared<StringSource>(bad);
-      auto table = SSTableReader::Open(file, "t.sst", size, {});
-      if (!table.ok()) {
-        INFO(table.status().ToString());
-        REQUIRE(absl::IsDataLoss(table.status()));
-        REQUIRE(table.status().message().find("t.sst") != std::string::npos);
-        REQUIRE(table.status().message().find("offset") != std::string::npos);
-        ++failed_open;
-      } else {
-        ++opened;
-        ReadAllChecked(**table, model, {});
+      for (bool mapped : {false, true}) {
+        auto file = std::make_shared<StringSource>(bad, mapped);
+        auto table = SSTableReader::Open(file, "t.sst", size, {});
+        if (!table.ok()) {
+          INFO(table.status().ToString());
+          REQUIRE(absl::IsDataLoss(table.status()));
+          REQUIRE(table.status().message().find("t.sst") != std::string::npos);
+          REQUIRE(table.status().message().find("offset") != std::string::npos);
+          ++failed_open;
+        } else {
+          ++opened;
+          ReadAllChecked(**table, model, {});
+        }
+        // Without any checksum checks: garbage allowed, crashes not.
+        auto unchecked = SSTableReader::Open(file, "t.sst", size, {.verify_checksums = false});
+        if (unchecked.ok()) ReadAllUnchecked(**unchecked, model);
       }
-      // Without any checksum checks: garbage allowed, crashes not.
-      auto unchecked = SSTableReader::Open(file, "t.sst", size, {.verify_checksums = false});
-      if (unchecked.ok()) ReadAllUnchecked(**unchecked, model);
     }
   }
   std::printf("corruption: %llu opens failed, %llu opened (errors found on read)\n",

@@ -38,6 +38,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "kv/coding.hpp"
+#include "kv/internal_key.hpp"
 #include "kv/iterator.hpp"
 #include "kv/status_macros.hpp"
 
@@ -112,6 +113,16 @@ class Block {
     KV_RETURN_IF_ERROR(block->ParseRestarts());
     return std::shared_ptr<const Block>(std::move(block));
   }
+  /// Parses `contents` in place, without copying or owning it: the caller
+  /// keeps the memory alive for as long as the block (and any BlockIter
+  /// over it) lives. For short-lived blocks on a hot path (no allocation).
+  [[nodiscard]] static absl::StatusOr<Block> Borrow(std::string_view contents) {
+    Block block{PrivateTag{}};
+    block.data_ = contents.data();
+    block.size_ = contents.size();
+    KV_RETURN_IF_ERROR(block.ParseRestarts());
+    return block;
+  }
   /// Copies `contents` into aligned storage and parses it.
   [[nodiscard]] static absl::StatusOr<std::shared_ptr<const Block>> FromContents(
       std::string_view contents) {
@@ -122,6 +133,10 @@ class Block {
 
   Block(const Block&) = delete;
   Block& operator=(const Block&) = delete;
+  // Moving keeps data_ valid: it points into buf_'s heap storage or into
+  // memory the block does not own.
+  Block(Block&&) = default;
+  Block& operator=(Block&&) = default;
 
   /// The block bytes (entries and restart array, without the trailer).
   const char* data() const { return data_; }
@@ -171,6 +186,45 @@ class Block {
   std::uint32_t num_restarts_ = 0;
 };
 
+/// Scratch memory for a key rebuilt from a shared prefix and a suffix;
+/// keys up to kInlineBytes long need no heap allocation. Not movable: the
+/// views it hands out point into it.
+class KeyScratch {
+ public:
+  /// Inline capacity (internal keys of up to 40 user-key bytes fit).
+  static constexpr std::size_t kInlineBytes = 48;
+
+  KeyScratch() = default;
+  KeyScratch(const KeyScratch&) = delete;
+  KeyScratch& operator=(const KeyScratch&) = delete;
+
+  /// Makes the contents prev[0, shared) + suffix and returns them. `prev`
+  /// may be a view into this scratch (the previous key).
+  /// REQUIRES: shared <= prev.size()
+  std::string_view Rebuild(std::string_view prev, std::size_t shared, std::string_view suffix) {
+    const std::size_t n = shared + suffix.size();
+    char* dst = data();
+    if (n > capacity_) {
+      auto bigger = std::make_unique_for_overwrite<char[]>(n * 2);
+      if (shared > 0) std::memcpy(bigger.get(), prev.data(), shared);
+      heap_ = std::move(bigger);
+      capacity_ = n * 2;
+      dst = heap_.get();
+    } else if (prev.data() != dst && shared > 0) {
+      std::memmove(dst, prev.data(), shared);
+    }
+    std::memcpy(dst + shared, suffix.data(), suffix.size());
+    return {dst, n};
+  }
+
+ private:
+  char* data() { return heap_ ? heap_.get() : inline_; }
+
+  char inline_[kInlineBytes];
+  std::unique_ptr<char[]> heap_;
+  std::size_t capacity_ = kInlineBytes;
+};
+
 /// Iterates one block in the order of `cmp` (which must be the order the
 /// block was built in).
 class BlockIter final : public Iterator {
@@ -190,6 +244,19 @@ class BlockIter final : public Iterator {
         data_(block_->data()),
         restarts_(block_->restarts_offset()),
         num_restarts_(block_->num_restarts()),
+        current_(restarts_),
+        restart_index_(num_restarts_) {}
+  /// Iterates a block it does not own: `block` must outlive the iterator
+  /// (no reference count is taken). Same parameters otherwise.
+  BlockIter(const Block* block, KeyComparator cmp, const std::string* file_name = nullptr,
+            std::uint64_t block_offset = 0, std::size_t min_key_bytes = 0)
+      : cmp_(cmp),
+        file_name_(file_name),
+        block_offset_(block_offset),
+        min_key_bytes_(min_key_bytes),
+        data_(block->data()),
+        restarts_(block->restarts_offset()),
+        num_restarts_(block->num_restarts()),
         current_(restarts_),
         restart_index_(num_restarts_) {}
 
@@ -217,6 +284,19 @@ class BlockIter final : public Iterator {
   }
 
   void Seek(std::string_view target) override {
+    // Tables of internal keys (nearly every lookup) compare through a direct
+    // call the compiler can inline, not through the function pointer.
+    if (cmp_ == &CompareInternalKeys) {
+      SeekWith(target,
+               [](std::string_view a, std::string_view b) { return CompareInternalKeys(a, b); });
+    } else {
+      SeekWith(target, cmp_);
+    }
+  }
+
+ private:
+  template <typename Compare>
+  void SeekWith(std::string_view target, Compare cmp) {
     if (!status_.ok()) return;
     // Binary search for the last restart point whose key is < target; the
     // answer is at or after it (or at restart 0).
@@ -226,7 +306,7 @@ class BlockIter final : public Iterator {
       const std::uint32_t mid = left + (right - left + 1) / 2;
       std::string_view mid_key;
       if (!RestartKey(mid, &mid_key)) return;
-      if (cmp_(mid_key, target) < 0) {
+      if (cmp(mid_key, target) < 0) {
         left = mid;
       } else {
         right = mid - 1;
@@ -234,13 +314,22 @@ class BlockIter final : public Iterator {
     }
     if (!SeekToRestartPoint(left)) return;
     while (ParseNextKey()) {
-      if (cmp_(key_, target) >= 0) return;
+      if (cmp(key_, target) >= 0) return;
     }
   }
 
+ public:
   void Next() override {
     assert(Valid());
     ParseNextKey();
+  }
+
+  /// The restart point at or before the current entry. In a block built
+  /// with restart interval 1 (index blocks) this is the entry's ordinal.
+  /// REQUIRES: Valid()
+  std::uint32_t restart_index() const {
+    assert(Valid());
+    return restart_index_;
   }
 
   void Prev() override {
@@ -273,7 +362,7 @@ class BlockIter final : public Iterator {
   void MarkInvalid() {
     current_ = restarts_;
     restart_index_ = num_restarts_;
-    key_.clear();
+    key_ = {};
     value_ = {};
   }
 
@@ -290,7 +379,7 @@ class BlockIter final : public Iterator {
 
   // Positions just before the entry at restart point `i`.
   bool SeekToRestartPoint(std::uint32_t i) {
-    key_.clear();
+    key_ = {};
     restart_index_ = i;
     const std::uint32_t offset = RestartPoint(i);
     if (offset > restarts_) return Corrupt(restarts_ + std::size_t{i} * 4, "restart point");
@@ -302,6 +391,21 @@ class BlockIter final : public Iterator {
   // Decodes the entry header at `p`; false if it does not fit before `limit`.
   static const char* DecodeEntry(const char* p, const char* limit, std::uint32_t* shared,
                                  std::uint32_t* unshared, std::uint32_t* value_len) {
+    // Fast path: all three lengths fit in one byte each (short keys and
+    // values, the common case).
+    if (limit - p >= 3) {
+      const auto a = static_cast<std::uint8_t>(p[0]);
+      const auto b = static_cast<std::uint8_t>(p[1]);
+      const auto c = static_cast<std::uint8_t>(p[2]);
+      if ((a | b | c) < 128) {
+        *shared = a;
+        *unshared = b;
+        *value_len = c;
+        p += 3;
+        if (static_cast<std::uint64_t>(limit - p) < std::uint64_t{b} + c) return nullptr;
+        return p;
+      }
+    }
     p = DecodeVarint32(p, limit, shared);
     if (p == nullptr) return nullptr;
     p = DecodeVarint32(p, limit, unshared);
@@ -339,8 +443,10 @@ class BlockIter final : public Iterator {
     const char* p = DecodeEntry(data_ + offset, data_ + restarts_, &shared, &unshared, &value_len);
     if (p == nullptr || shared > key_.size()) return Corrupt(offset, "entry");
     current_ = offset;
-    key_.resize(shared);
-    key_.append(p, unshared);
+    // A key stored whole (every restart point) is used in place; one that
+    // shares a prefix with the previous key is rebuilt in scratch memory.
+    key_ = shared == 0 ? std::string_view(p, unshared)
+                       : key_scratch_.Rebuild(key_, shared, std::string_view(p, unshared));
     if (key_.size() < min_key_bytes_) return Corrupt(offset, "entry (key too short)");
     value_ = std::string_view(p + unshared, value_len);
     while (restart_index_ + 1 < num_restarts_ && RestartPoint(restart_index_ + 1) <= current_) {
@@ -359,8 +465,9 @@ class BlockIter final : public Iterator {
   std::uint32_t num_restarts_;   // >= 1
   std::uint32_t current_;        // offset of the current entry; restarts_ if invalid
   std::uint32_t restart_index_;  // restart block holding current_
-  std::string key_;
+  std::string_view key_;         // into the block or into key_scratch_
   std::string_view value_;
+  KeyScratch key_scratch_;
   absl::Status status_;
 };
 

@@ -271,8 +271,10 @@ inline absl::Status CheckBlockTrailer(const std::string& file_name, const BlockH
   const auto type = static_cast<std::uint8_t>(with_trailer[size]);
   if (verify_checksum) {
     const std::uint32_t stored = UnmaskChecksum(DecodeFixed32(with_trailer.data() + size + 1));
-    const auto actual = static_cast<std::uint32_t>(
-        Checksum64(with_trailer.substr(0, size), with_trailer.substr(size, 1)));
+    // The checksum covers the contents and the type byte, which are
+    // adjacent: one call over both (the same value as hashing them in two
+    // pieces, and much cheaper than the streaming API).
+    const auto actual = static_cast<std::uint32_t>(Checksum64(with_trailer.substr(0, size + 1)));
     if (stored != actual) return BlockError(file_name, handle, "checksum mismatch");
   }
   if (type != kNoCompression) {

@@ -34,6 +34,7 @@
 /// it keeps the reader alive.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -42,9 +43,11 @@
 #include <string_view>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "kv/atomic_bitmap.hpp"
 #include "kv/block.hpp"
 #include "kv/bloom_filter.hpp"
 #include "kv/env.hpp"
@@ -125,7 +128,7 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
   /// not an internal key (internal-key tables).
   [[nodiscard]] absl::Status Get(
       const TableReadOptions& ro, std::string_view seek_key,
-      const std::function<bool(std::string_view key, std::string_view value)>& on_entry) const {
+      absl::FunctionRef<bool(std::string_view key, std::string_view value)> on_entry) const {
     std::string_view filter_key = seek_key;
     if (options_.internal_keys) {
       if (seek_key.size() < kTrailerBytes) {
@@ -134,11 +137,14 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
       filter_key = ExtractUserKey(seek_key);
     }
     if (!ro.filter_checked && !KeyMayMatch(filter_key)) return absl::OkStatus();
-    BlockIter idx(index_, cmp_, &file_name_, footer_.index.offset, min_key_bytes_);
+    BlockIter idx(index_.get(), cmp_, &file_name_, footer_.index.offset, min_key_bytes_);
     for (idx.Seek(seek_key); idx.Valid(); idx.Next()) {
       KV_ASSIGN_OR_RETURN(BlockHandle handle, DecodeIndexValue(idx));
-      KV_ASSIGN_OR_RETURN(std::shared_ptr<const Block> block, DataBlock(ro, handle));
-      BlockIter it(std::move(block), cmp_, &file_name_, handle.offset, min_key_bytes_);
+      std::optional<Block> borrowed;
+      std::shared_ptr<const Block> owned;
+      KV_RETURN_IF_ERROR(LoadDataBlock(ro, handle, idx.restart_index(), &borrowed, &owned));
+      BlockIter it(borrowed ? &*borrowed : owned.get(), cmp_, &file_name_, handle.offset,
+                   min_key_bytes_);
       for (it.Seek(seek_key); it.Valid(); it.Next()) {
         if (!on_entry(it.key(), it.value())) return absl::OkStatus();
       }
@@ -189,6 +195,36 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
       cache->Insert(key, block, block->charge());
     }
     return block;
+  }
+
+  /// Makes the data block at `handle` (the `ordinal`-th index entry)
+  /// readable without allocating where possible: a memory-mapped table's
+  /// block is parsed in place into *borrowed; otherwise *owned comes from
+  /// the cache or the file (as DataBlock). The checksum of a mapped block is
+  /// verified the first time this reader reads it, like a block entering the
+  /// block cache (every time if SSTableReaderOptions::paranoid).
+  [[nodiscard]] absl::Status LoadDataBlock(const TableReadOptions& ro, const BlockHandle& handle,
+                                           std::uint32_t ordinal, std::optional<Block>* borrowed,
+                                           std::shared_ptr<const Block>* owned) const {
+    if (!mapped_) {
+      KV_ASSIGN_OR_RETURN(*owned, DataBlock(ro, handle));
+      return absl::OkStatus();
+    }
+    KV_RETURN_IF_ERROR(detail::CheckBlockHandle(file_name_, data_end_, handle));
+    const std::string_view with_trailer =
+        mapped_->substr(static_cast<std::size_t>(handle.offset),
+                        static_cast<std::size_t>(handle.size) + kBlockTrailerBytes);
+    const bool verify = ro.verify_checksums && !verified_.Test(ordinal);
+    KV_RETURN_IF_ERROR(detail::CheckBlockTrailer(file_name_, handle, with_trailer, verify));
+    if (verify && !options_.paranoid) verified_.Set(ordinal);
+    absl::StatusOr<Block> block =
+        Block::Borrow(with_trailer.substr(0, static_cast<std::size_t>(handle.size)));
+    if (!block.ok()) {
+      return absl::DataLossError(absl::StrCat(file_name_, ": ", block.status().message(),
+                                              " in block at offset ", handle.offset));
+    }
+    borrowed->emplace(*std::move(block));
+    return absl::OkStatus();
   }
 
   /// Decodes the block handle of the index entry `idx` is positioned at.
@@ -267,6 +303,12 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
     if (std::optional<std::string_view> mapped = file_->Mapped();
         mapped && mapped->size() >= file_size_) {
       mapped_ = mapped->substr(0, static_cast<std::size_t>(file_size_));
+      // Index entries are numbered by their restart points (the writer
+      // gives every index entry one); any other index gets no verified-once
+      // bits, so its blocks are verified on every read.
+      if (index_->num_restarts() == props_.num_data_blocks) {
+        verified_.Resize(index_->num_restarts());
+      }
     }
     return absl::OkStatus();
   }
@@ -309,6 +351,7 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
   TableProperties props_;
   std::shared_ptr<const Block> index_;      // pinned
   std::optional<std::string_view> mapped_;  // the file's bytes, if memory-mapped
+  mutable AtomicBitmap verified_;           // mapped data blocks whose checksum passed
   AlignedBuffer filter_storage_;            // the filter's lines, 64-byte aligned
   BloomFilterReader filter_;
   bool has_filter_ = false;
@@ -318,13 +361,14 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
 /// iterator picks the data block; a block iterator walks it.
 class SSTableIterator final : public Iterator {
  public:
-  /// An iterator over `table`, positioned nowhere; `index` is the table's index block.
+  /// An iterator over `table`, positioned nowhere; `index` is the table's
+  /// index block (pinned by `table`, which the iterator keeps alive).
   SSTableIterator(std::shared_ptr<const SSTableReader> table, const TableReadOptions& ro,
-                  std::shared_ptr<const Block> index)
+                  const Block* index)
       : table_(std::move(table)),
         ro_(ro),
-        index_iter_(std::move(index), table_->cmp_, &table_->file_name_,
-                    table_->footer_.index.offset, table_->min_key_bytes_) {}
+        index_iter_(index, table_->cmp_, &table_->file_name_, table_->footer_.index.offset,
+                    table_->min_key_bytes_) {}
 
   bool Valid() const override { return status_.ok() && data_iter_ && data_iter_->Valid(); }
   std::string_view key() const override { return data_iter_->key(); }
@@ -378,11 +422,20 @@ class SSTableIterator final : public Iterator {
     if (data_iter_ && handle->offset == data_handle_.offset && data_iter_->status().ok()) {
       return true;  // already there
     }
-    absl::StatusOr<std::shared_ptr<const Block>> block = table_->DataBlock(ro_, *handle);
-    if (!block.ok()) return Fail(block.status());
+    data_iter_.reset();  // before the block it may borrow is replaced
+    std::shared_ptr<const Block> owned;
+    absl::Status s =
+        table_->LoadDataBlock(ro_, *handle, index_iter_.restart_index(), &borrowed_, &owned);
+    if (!s.ok()) return Fail(std::move(s));
     data_handle_ = *handle;
-    data_iter_.emplace(*std::move(block), table_->cmp_, &table_->file_name_, handle->offset,
-                       table_->min_key_bytes_);
+    if (owned != nullptr) {
+      borrowed_.reset();
+      data_iter_.emplace(std::move(owned), table_->cmp_, &table_->file_name_, handle->offset,
+                         table_->min_key_bytes_);
+    } else {
+      data_iter_.emplace(&*borrowed_, table_->cmp_, &table_->file_name_, handle->offset,
+                         table_->min_key_bytes_);
+    }
     return true;
   }
 
@@ -426,13 +479,14 @@ class SSTableIterator final : public Iterator {
   std::shared_ptr<const SSTableReader> table_;
   TableReadOptions ro_;
   BlockIter index_iter_;
+  std::optional<Block> borrowed_;  // the current block of a mapped table
   std::optional<BlockIter> data_iter_;
   BlockHandle data_handle_;
   absl::Status status_;  // sticky: the first error met
 };
 
 inline std::unique_ptr<Iterator> SSTableReader::NewIterator(const TableReadOptions& ro) const {
-  return std::make_unique<SSTableIterator>(shared_from_this(), ro, index_);
+  return std::make_unique<SSTableIterator>(shared_from_this(), ro, index_.get());
 }
 
 }  // namespace kv

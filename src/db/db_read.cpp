@@ -49,7 +49,10 @@ absl::Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::
     DBStats::Add(stats_.bytes_read, value->size());
     return absl::OkStatus();
   };
-  auto not_found = [&]() { return absl::NotFoundError("key not found"); };
+  // One shared status for every miss: building a message per miss would
+  // allocate (copying it only bumps a reference count).
+  static const absl::Status kNotFound = absl::NotFoundError("key not found");
+  auto not_found = [&]() { return kNotFound; };
 
   for (const MemTable* m : {view.mem.get(), view.imm.get()}) {
     if (m == nullptr) continue;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "db/file_names.hpp"
 #include "db/version_edit.hpp"
@@ -65,7 +66,7 @@ class TableCache {
   // (then `fn` is not called), for the bloom-filter metrics.
   [[nodiscard]] absl::Status Get(const ReadOptions& options, const FileMetaData& file,
                                  std::string_view seek_key,
-                                 const std::function<bool(std::string_view, std::string_view)>& fn,
+                                 absl::FunctionRef<bool(std::string_view, std::string_view)> fn,
                                  FilterVerdict* verdict) {
     KV_ASSIGN_OR_RETURN(std::shared_ptr<SSTableReader> table,
                         FindTable(file.number, file.file_size));

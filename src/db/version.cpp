@@ -104,7 +104,7 @@ void Version::ComputeScores(const Options& options) {
 }
 
 void Version::ForEachFileContaining(std::string_view user_key,
-                                    const std::function<bool(int, const FileRef&)>& fn) const {
+                                    absl::FunctionRef<bool(int, const FileRef&)> fn) const {
   for (const FileRef& f : files_[0]) {
     if (CompareUserKeys(user_key, SmallestUser(f)) >= 0 &&
         CompareUserKeys(user_key, LargestUser(f)) <= 0) {

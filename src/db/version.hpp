@@ -20,7 +20,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -28,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "db/version_edit.hpp"
 #include "kv/db.hpp"
@@ -59,7 +59,7 @@ class Version {
   // the file found by binary search (or the few neighbours sharing user_key
   // as a boundary, left to right). Stops when fn returns false.
   void ForEachFileContaining(std::string_view user_key,
-                             const std::function<bool(int, const FileRef&)>& fn) const;
+                             absl::FunctionRef<bool(int, const FileRef&)> fn) const;
 
   // Files of `level` overlapping the user-key range [begin, end] (nullopt:
   // unbounded on that side), in the level's order. For L0 the range widens
