@@ -66,7 +66,9 @@ struct Options {
   std::size_t block_cache_bytes = 64 << 20;
   /// Fail Open with kDataLoss on any corruption found during recovery,
   /// instead of keeping the consistent prefix and reporting what was dropped.
-  /// Also makes each table check its index structure when it is opened.
+  /// Also makes each table check its index structure when it is opened, and
+  /// memory-mapped tables verify a block's checksum on every read rather
+  /// than once.
   bool paranoid_checks = false;
 
   /// @name Compaction (leveled)
@@ -132,7 +134,10 @@ class Snapshot;
 struct ReadOptions {
   /// nullptr: read the latest state.
   const Snapshot* snapshot = nullptr;
-  /// Verify block checksums on every read (kDataLoss on mismatch).
+  /// Verify block checksums (kDataLoss on mismatch). Each block is checked
+  /// when first read from its file: on entering the block cache, or, for a
+  /// memory-mapped table, on the open table's first read of it (every read
+  /// with Options::paranoid_checks).
   bool verify_checksums = true;
   /// Keep blocks read by this operation in the block cache.
   bool fill_cache = true;

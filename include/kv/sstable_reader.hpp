@@ -16,7 +16,9 @@
 /// Open reads and checks the footer, the index, filter and properties blocks;
 /// anything malformed (a truncated file included) is kDataLoss naming the file
 /// and the offset. Data blocks are read on demand, each checked against its
-/// checksum when TableReadOptions::verify_checksums is set (the default).
+/// checksum when TableReadOptions::verify_checksums is set (the default):
+/// once when read from the file into a block, or, for a memory-mapped file,
+/// the first time this reader reads it (every time if paranoid).
 ///
 /// Block cache: with SSTableReaderOptions::block_cache, data blocks are
 /// looked up under {cache_id, block offset} before reading the file (so
