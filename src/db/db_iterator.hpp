@@ -47,14 +47,14 @@ class DBIterator final : public Iterator {
   void SeekToFirst() override {
     forward_ = true;
     inner_->SeekToFirst();
-    FindNextVisible(/*skipping=*/false, {});
+    FindNextVisible(/*skipping=*/false);
   }
   void Seek(std::string_view target) override {
     forward_ = true;
     seek_key_.clear();
     AppendInternalKey(&seek_key_, target, read_sequence_, kValueTypeForSeek);
     inner_->Seek(seek_key_);
-    FindNextVisible(/*skipping=*/false, {});
+    FindNextVisible(/*skipping=*/false);
   }
   void SeekToLast() override {
     forward_ = false;
@@ -72,12 +72,12 @@ class DBIterator final : public Iterator {
       if (inner_->Valid() && ExtractUserKey(inner_->key()) == std::string_view(saved_key_)) {
         inner_->Next();
       }
-      FindNextVisible(/*skipping=*/false, {});
+      FindNextVisible(/*skipping=*/false);
       return;
     }
     saved_key_.assign(ExtractUserKey(inner_->key()));
     inner_->Next();
-    FindNextVisible(/*skipping=*/true, saved_key_);
+    FindNextVisible(/*skipping=*/true);
   }
 
   void Prev() override {
@@ -131,21 +131,22 @@ class DBIterator final : public Iterator {
   }
 
   // Forward: advance inner_ to the newest visible live version of the next
-  // user key. With skipping, entries of `skip_key` are passed over first.
-  void FindNextVisible(bool skipping, std::string_view skip_key) {
-    std::string skip(skip_key);  // skip_key may alias saved_key_, which we overwrite
+  // user key. With skipping, entries of saved_key_ are passed over first.
+  // (Forward iteration uses saved_key_ only as this skip key: reusing its
+  // capacity avoids an allocation per step for keys beyond 15 bytes.)
+  void FindNextVisible(bool skipping) {
     while (inner_->Valid()) {
       ParsedInternalKey k;
       if (!Parse(&k)) break;
       if (k.sequence <= read_sequence_) {
-        if (skipping && k.user_key == std::string_view(skip)) {
+        if (skipping && k.user_key == std::string_view(saved_key_)) {
           // an older version of a key already decided
         } else if (IsLive(k, inner_->value())) {
           valid_ = true;
           return;
         } else {
           // The newest visible version is a tombstone or expired: hide the key.
-          skip.assign(k.user_key);
+          saved_key_.assign(k.user_key);
           skipping = true;
         }
       }
