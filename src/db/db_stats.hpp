@@ -1,8 +1,10 @@
 // DBStats: the counters behind kv.stats and kv.prometheus.
 //
-// Counters are relaxed atomics: cheap on the hot path, read without a lock.
-// A reader may see counters from slightly different instants; that is fine
-// for monitoring.
+// Counters are relaxed atomics, read without a lock, and striped: each
+// thread adds to one of kStripes cache-line-sized slots and a read sums
+// them, so threads counting the same event (every Get counts one) do not
+// bounce one cache line between cores. A reader may see counters from
+// slightly different instants; that is fine for monitoring.
 #pragma once
 
 #include <atomic>
@@ -12,63 +14,94 @@
 
 namespace kv::detail {
 
+// A monotonic counter, striped across cache lines (see the file comment).
+class StripedCounter {
+ public:
+  static constexpr std::size_t kStripes = 8;
+
+  constexpr StripedCounter() = default;
+  StripedCounter(const StripedCounter&) = delete;
+  StripedCounter& operator=(const StripedCounter&) = delete;
+
+  void Add(std::uint64_t n) {
+    slots_[ThreadStripe()].value.fetch_add(n, std::memory_order_relaxed);
+  }
+  std::uint64_t Get() const {
+    std::uint64_t sum = 0;
+    for (const Slot& s : slots_) sum += s.value.load(std::memory_order_relaxed);
+    return sum;
+  }
+
+ private:
+  struct alignas(64) Slot {
+    std::atomic<std::uint64_t> value{};
+  };
+  // Threads take stripes round-robin, once each.
+  static std::size_t ThreadStripe() {
+    static std::atomic<std::size_t> next{};
+    thread_local const std::size_t stripe = next.fetch_add(1, std::memory_order_relaxed) % kStripes;
+    return stripe;
+  }
+  Slot slots_[kStripes];
+};
+
 struct DBStats {
-  using Counter = std::atomic<std::uint64_t>;
-  static void Add(Counter& c, std::uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
-  static std::uint64_t Get(const Counter& c) { return c.load(std::memory_order_relaxed); }
+  using Counter = StripedCounter;
+  static void Add(Counter& c, std::uint64_t n = 1) { c.Add(n); }
+  static std::uint64_t Get(const Counter& c) { return c.Get(); }
 
   // Write path.
-  Counter writes{0};         // DB::Write calls that succeeded (incl. Put/Delete)
-  Counter write_entries{0};  // entries (puts + deletes) written
-  Counter puts{0};
-  Counter deletes{0};
-  Counter bytes_written{0};         // user key + value bytes written
-  Counter wal_records{0};           // WAL records = write groups
-  Counter wal_bytes{0};             // bytes appended to WALs
-  Counter wal_syncs{0};             // fdatasync calls on WALs
-  Counter group_commit_writers{0};  // writers served by group leaders (sum of group sizes)
+  Counter writes{};         // DB::Write calls that succeeded (incl. Put/Delete)
+  Counter write_entries{};  // entries (puts + deletes) written
+  Counter puts{};
+  Counter deletes{};
+  Counter bytes_written{};         // user key + value bytes written
+  Counter wal_records{};           // WAL records = write groups
+  Counter wal_bytes{};             // bytes appended to WALs
+  Counter wal_syncs{};             // fdatasync calls on WALs
+  Counter group_commit_writers{};  // writers served by group leaders (sum of group sizes)
   // Histogram of write-group sizes (writers per WAL record): group_size[i]
   // counts groups of size <= kGroupSizeBounds[i] (and > the previous bound);
   // the last slot counts larger groups.
   static constexpr std::uint64_t kGroupSizeBounds[] = {1, 2, 4, 8, 16, 32, 64};
   static constexpr std::size_t kGroupSizeSlots = std::size(kGroupSizeBounds) + 1;
-  Counter group_size[kGroupSizeSlots] = {};
+  Counter group_size[kGroupSizeSlots];
   void AddGroupSize(std::uint64_t writers) {
     std::size_t slot = 0;
     while (slot < std::size(kGroupSizeBounds) && writers > kGroupSizeBounds[slot]) ++slot;
     Add(group_size[slot]);
   }
-  Counter write_errors{0};
+  Counter write_errors{};
   // Read path.
-  Counter gets{0};
-  Counter get_hits{0};
-  Counter bytes_read{0};  // value bytes returned by Get
-  Counter iterators_created{0};
+  Counter gets{};
+  Counter get_hits{};
+  Counter bytes_read{};  // value bytes returned by Get
+  Counter iterators_created{};
   // Bloom filter verdicts on table point lookups (tables without a filter
   // are not counted): ruled the key out / said maybe and the table had no
   // version of the key / said maybe and it had one.
-  Counter bloom_useful{0};
-  Counter bloom_false_positive{0};
-  Counter bloom_true_positive{0};
+  Counter bloom_useful{};
+  Counter bloom_false_positive{};
+  Counter bloom_true_positive{};
   // Recovery.
-  Counter recovered_records{0};
-  Counter recovery_dropped_bytes{0};  // bytes of WAL dropped as corruption (not torn tails)
-  Counter recovery_torn_tail_bytes{0};
-  Counter manifest_torn_tail_bytes{0};  // a torn last manifest record (crash or damage)
-  Counter orphan_tables_kept{0};        // tables set aside as .sst.orphan because of it
+  Counter recovered_records{};
+  Counter recovery_dropped_bytes{};  // bytes of WAL dropped as corruption (not torn tails)
+  Counter recovery_torn_tail_bytes{};
+  Counter manifest_torn_tail_bytes{};  // a torn last manifest record (crash or damage)
+  Counter orphan_tables_kept{};        // tables set aside as .sst.orphan because of it
   // Stalls.
-  Counter stall_count{0};
-  Counter stall_micros{0};
-  Counter slowdown_count{0};
-  Counter slowdown_micros{0};
+  Counter stall_count{};
+  Counter stall_micros{};
+  Counter slowdown_count{};
+  Counter slowdown_micros{};
   // Flush and compaction.
-  Counter flushes{0};
-  Counter flush_bytes_written{0};
-  Counter compactions{0};
-  Counter compaction_bytes_read{0};
-  Counter compaction_bytes_written{0};
-  Counter trivial_moves{0};
-  Counter background_errors{0};
+  Counter flushes{};
+  Counter flush_bytes_written{};
+  Counter compactions{};
+  Counter compaction_bytes_read{};
+  Counter compaction_bytes_written{};
+  Counter trivial_moves{};
+  Counter background_errors{};
 };
 
 }  // namespace kv::detail
