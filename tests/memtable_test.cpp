@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "kv/concurrent_bloom.hpp"
 #include "kv/internal_key.hpp"
 #include "test_util.hpp"
 
@@ -63,7 +64,9 @@ TEST_CASE("MemTable empty", "[memtable]") {
 }
 
 TEST_CASE("MemTable versions and sequence visibility", "[memtable]") {
-  MemTable mem;
+  // Without a bloom filter, with a tiny saturated one, and a real one.
+  const std::size_t bloom_bytes = GENERATE(std::size_t{0}, std::size_t{64}, std::size_t{1} << 16);
+  MemTable mem(bloom_bytes);
   mem.Add(10, ValueType::kValue, "k", "v10");
   mem.Add(20, ValueType::kValue, "k", "v20");
   mem.Add(30, ValueType::kDeletion, "k", "");
@@ -110,7 +113,9 @@ TEST_CASE("MemTable same sequence different types", "[memtable]") {
 }
 
 TEST_CASE("MemTable expiry", "[memtable]") {
-  MemTable mem;
+  // Without a bloom filter, with a tiny saturated one, and a real one.
+  const std::size_t bloom_bytes = GENERATE(std::size_t{0}, std::size_t{64}, std::size_t{1} << 16);
+  MemTable mem(bloom_bytes);
   mem.Add(1, ValueType::kValue, "k", "old");
   mem.Add(2, ValueType::kValueWithExpiry, "k", "fresh", /*expiry_micros=*/1000);
   mem.Add(3, ValueType::kValue, "p", "plain", /*expiry_micros=*/5);  // ignored
@@ -298,7 +303,9 @@ TEST_CASE("MemTable randomized against a std::map model", "[memtable]") {
     std::uint64_t expiry;
   };
   std::map<std::string, Val, Cmp> model;
-  MemTable mem;
+  // Without a bloom filter, with a tiny saturated one, and a real one.
+  const std::size_t bloom_bytes = GENERATE(std::size_t{0}, std::size_t{64}, std::size_t{1} << 16);
+  MemTable mem(bloom_bytes);
 
   auto random_key = [&] {
     // A small alphabet with NULs so keys collide and share prefixes.
@@ -382,7 +389,9 @@ TEST_CASE("MemTable randomized against a std::map model", "[memtable]") {
 }
 
 TEST_CASE("MemTable Get and iterate while one writer adds", "[memtable][concurrency]") {
-  MemTable mem;
+  // Without a bloom filter, with a tiny saturated one, and a real one.
+  const std::size_t bloom_bytes = GENERATE(std::size_t{0}, std::size_t{64}, std::size_t{1} << 16);
+  MemTable mem(bloom_bytes);
   constexpr int kKeys = 1000;
   std::atomic<kv::SequenceNumber> published{0};
   std::atomic<bool> stop{false};
@@ -426,4 +435,42 @@ TEST_CASE("MemTable Get and iterate while one writer adds", "[memtable][concurre
   reader.join();
   CHECK(errors.load() == 0);
   CHECK(mem.num_entries() == seq);
+}
+
+TEST_CASE("ConcurrentBloomFilter: no false negatives, few false positives", "[memtable]") {
+  kv::ConcurrentBloomFilter none(0);
+  CHECK(none.bytes() == 0);
+  CHECK(none.HashMayMatch(kv::BloomHash("anything")));
+
+  constexpr int kKeys = 100000;
+  kv::ConcurrentBloomFilter bloom(kKeys * 20 / 8);  // 20 bits per key
+  CHECK(bloom.bytes() % 64 == 0);
+  // Nothing added yet: nothing matches.
+  for (int i = 0; i < 1000; ++i) CHECK_FALSE(bloom.HashMayMatch(kv::BloomHash(std::to_string(i))));
+  for (int i = 0; i < kKeys; ++i) bloom.AddHash(kv::BloomHash("key" + std::to_string(i)));
+  int missing = 0, false_positives = 0;
+  for (int i = 0; i < kKeys; ++i) {
+    missing += bloom.HashMayMatch(kv::BloomHash("key" + std::to_string(i))) ? 0 : 1;
+    false_positives += bloom.HashMayMatch(kv::BloomHash("absent" + std::to_string(i))) ? 1 : 0;
+  }
+  CHECK(missing == 0);
+  // Blocked bloom at 20 bits/key and 6 probes: about 0.1%.
+  const double expected = kv::BlockedBloomFalsePositiveRate(512.0 / 20, 6);
+  INFO("false positives " << false_positives << " expected rate " << expected);
+  CHECK(false_positives < kKeys * expected * 2 + 20);
+}
+
+TEST_CASE("MemTable with a bloom filter: absent keys skip, present keys are found", "[memtable]") {
+  MemTable mem(1 << 16);
+  const std::size_t empty_usage = mem.ApproximateMemoryUsage();
+  CHECK(empty_usage >= (1u << 16));  // the filter counts
+  for (int i = 0; i < 2000; ++i) {
+    mem.Add(static_cast<kv::SequenceNumber>(i + 1), ValueType::kValue, "k" + std::to_string(i),
+            "v" + std::to_string(i));
+  }
+  for (int i = 0; i < 2000; ++i) {
+    CHECK(Lookup(mem, "k" + std::to_string(i), 1 << 20) ==
+          std::make_pair(R::kFound, "v" + std::to_string(i)));
+    CHECK(Lookup(mem, "x" + std::to_string(i), 1 << 20).first == R::kAbsent);
+  }
 }

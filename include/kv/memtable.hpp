@@ -36,6 +36,7 @@
 #include "absl/status/status.h"
 #include "kv/arena.hpp"
 #include "kv/coding.hpp"
+#include "kv/concurrent_bloom.hpp"
 #include "kv/internal_key.hpp"
 #include "kv/iterator.hpp"
 #include "kv/skiplist.hpp"
@@ -131,7 +132,11 @@ class MemTableIterator final : public Iterator {
 class MemTable {
  public:
   /// An empty memtable with its own arena.
-  MemTable() : table_(detail::MemTableKeyComparator{}, &arena_) {}
+  /// `bloom_bytes` > 0 gives the memtable a bloom filter of that size over
+  /// its user keys: a Get for an absent key then usually skips the skiplist
+  /// search. The filter's bytes count in ApproximateMemoryUsage.
+  explicit MemTable(std::size_t bloom_bytes = 0)
+      : table_(detail::MemTableKeyComparator{}, &arena_), bloom_(bloom_bytes) {}
   MemTable(const MemTable&) = delete;
   MemTable& operator=(const MemTable&) = delete;
 
@@ -167,6 +172,10 @@ class MemTable {
     p += value.size();
     assert(p == entry + total);
 
+    // Into the filter before the entry is visible: a reader that can see
+    // the entry (through the skiplist's release/acquire, or the DB's
+    // published sequence) also sees its bits.
+    bloom_.AddHash(BloomHash(user_key));
     table_.Insert(entry);
     num_entries_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -181,6 +190,7 @@ class MemTable {
   /// value copy.
   LookupResult Get(std::string_view user_key, SequenceNumber seq, std::uint64_t now_micros,
                    std::string* value) const {
+    if (!bloom_.HashMayMatch(BloomHash(user_key))) return LookupResult::kAbsent;
     if (seq > kMaxSequenceNumber) seq = kMaxSequenceNumber;
     detail::MemTableSkipList::Iterator it(&table_);
     // The largest type sorts first among entries with the same sequence, so
@@ -222,7 +232,7 @@ class MemTable {
   }
 
   /// Bytes held (arena usage). Thread-safe.
-  std::size_t ApproximateMemoryUsage() const { return arena_.MemoryUsage(); }
+  std::size_t ApproximateMemoryUsage() const { return arena_.MemoryUsage() + bloom_.bytes(); }
   /// Number of entries added. Thread-safe.
   std::uint64_t num_entries() const { return num_entries_.load(std::memory_order_relaxed); }
   /// True if nothing was added yet. Thread-safe.
@@ -231,6 +241,7 @@ class MemTable {
  private:
   Arena arena_;
   detail::MemTableSkipList table_;
+  ConcurrentBloomFilter bloom_;  // over user keys; empty (always "maybe") if sized 0
   std::atomic<std::uint64_t> num_entries_{0};
 };
 

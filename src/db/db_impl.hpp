@@ -101,6 +101,13 @@ class DBImpl final : public DB {
   [[nodiscard]] absl::Status FlushMemTableDuringRecovery(VersionEdit* edit)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   [[nodiscard]] absl::Status NewWal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // An empty memtable, with a bloom filter over its keys when table filters
+  // are on: 1 bit per 8 bytes of memtable_bytes (about 19 bits per key at
+  // 100-byte values), 1/64 of the buffer.
+  std::shared_ptr<MemTable> NewMemTable() const {
+    return std::make_shared<MemTable>(options_.bloom_bits_per_key > 0 ? options_.memtable_bytes / 64
+                                                                      : 0);
+  }
 
   // --- write path (db_write.cpp) ---
   // Makes sure mem_ has room for a write, switching memtables or stalling.

@@ -147,7 +147,7 @@ absl::Status DBImpl::Recover() {
                      s.ok() ? "" : absl::StrCat(" (rename failed: ", s.ToString(), ")"));
     }
   }
-  mem_ = std::make_shared<MemTable>();
+  mem_ = NewMemTable();
   KV_RETURN_IF_ERROR(ReplayWals(wals));
 
   visible_sequence_.store(versions_->last_sequence(), std::memory_order_release);
@@ -211,7 +211,7 @@ absl::Status DBImpl::FlushMemTableDuringRecovery(VersionEdit* edit) {
   // needs to be written.
   KV_RETURN_IF_ERROR(WriteTableFromMemtable(*mem_, number, ReaderHorizon{}, &meta));
   if (meta.file_size > 0) edit->AddFile(0, meta);
-  mem_ = std::make_shared<MemTable>();
+  mem_ = NewMemTable();
   return absl::OkStatus();
 }
 

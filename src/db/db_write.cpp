@@ -253,7 +253,7 @@ absl::Status DBImpl::MakeRoomForWriteLocked(bool force) {
     }
     imm_ = std::move(mem_);
     imm_wal_number_ = old_wal;
-    mem_ = std::make_shared<MemTable>();
+    mem_ = NewMemTable();
     force = false;
     bg_cv_.SignalAll();
   }
