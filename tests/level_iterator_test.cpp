@@ -13,34 +13,12 @@
 #include "db/level_iterator.hpp"
 #include "kv/internal_key.hpp"
 #include "test_util.hpp"
+#include "vector_iterator.hpp"
 
 namespace kv::detail {
 namespace {
 
-// An iterator over a sorted vector of (internal key, value), optionally
-// failing with `error` once positioned.
-class VectorIterator final : public Iterator {
- public:
-  VectorIterator(std::vector<std::pair<std::string, std::string>> entries, absl::Status error)
-      : entries_(std::move(entries)), error_(std::move(error)), pos_(entries_.size()) {}
-  bool Valid() const override { return error_.ok() && pos_ < entries_.size(); }
-  void SeekToFirst() override { pos_ = 0; }
-  void SeekToLast() override { pos_ = entries_.empty() ? 0 : entries_.size() - 1; }
-  void Seek(std::string_view target) override {
-    pos_ = 0;
-    while (pos_ < entries_.size() && CompareInternalKeys(entries_[pos_].first, target) < 0) ++pos_;
-  }
-  void Next() override { ++pos_; }
-  void Prev() override { pos_ = pos_ == 0 ? entries_.size() : pos_ - 1; }
-  std::string_view key() const override { return entries_[pos_].first; }
-  std::string_view value() const override { return entries_[pos_].second; }
-  absl::Status status() const override { return error_; }
-
- private:
-  std::vector<std::pair<std::string, std::string>> entries_;
-  absl::Status error_;
-  std::size_t pos_;
-};
+using test::VectorIterator;
 
 std::string IKey(const std::string& user_key) {
   return MakeInternalKey(user_key, 1, ValueType::kValue);
