@@ -190,7 +190,9 @@ class MemTable {
   /// value copy.
   LookupResult Get(std::string_view user_key, SequenceNumber seq, std::uint64_t now_micros,
                    std::string* value) const {
-    if (!bloom_.HashMayMatch(BloomHash(user_key))) return LookupResult::kAbsent;
+    // An empty memtable (after a flush, every Get asks one) costs nothing;
+    // otherwise the filter usually answers for keys it does not hold.
+    if (empty() || !bloom_.HashMayMatch(BloomHash(user_key))) return LookupResult::kAbsent;
     if (seq > kMaxSequenceNumber) seq = kMaxSequenceNumber;
     detail::MemTableSkipList::Iterator it(&table_);
     // The largest type sorts first among entries with the same sequence, so

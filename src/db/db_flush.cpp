@@ -168,6 +168,9 @@ absl::Status DBImpl::WriteTableFromMemtable(const MemTable& mem, std::uint64_t n
 }
 
 void DBImpl::DeleteObsoleteFilesLocked() {
+  // The cached read sources may pin a replaced version (keeping its tables
+  // live) or a flushed memtable: drop them; the next read rebuilds them.
+  read_sources_.reset();
   if (!bg_error_.ok()) return;  // the state on disk may be needed as it is
   auto children = fs_->GetChildren(dir_);
   if (!children.ok()) return;

@@ -22,9 +22,12 @@ DBImpl::ReadView DBImpl::PinReadView(const ReadOptions& options) {
   ReadView view;
   {
     kv::MutexLock l(&mu_);
-    view.mem = mem_;
-    view.imm = imm_;
-    view.version = versions_->current();
+    const std::shared_ptr<const Version>& current = versions_->current();
+    if (read_sources_ == nullptr || read_sources_->mem != mem_ || read_sources_->imm != imm_ ||
+        read_sources_->version != current) {
+      read_sources_ = std::make_shared<const ReadSources>(ReadSources{mem_, imm_, current});
+    }
+    view.sources = read_sources_;
   }
   if (options.snapshot != nullptr) {
     view.sequence = options.snapshot->sequence();
@@ -54,7 +57,8 @@ absl::Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::
   static const absl::Status kNotFound = absl::NotFoundError("key not found");
   auto not_found = [&]() { return kNotFound; };
 
-  for (const MemTable* m : {view.mem.get(), view.imm.get()}) {
+  const ReadSources& sources = *view.sources;
+  for (const MemTable* m : {sources.mem.get(), sources.imm.get()}) {
     if (m == nullptr) continue;
     switch (m->Get(key, sequence, now, value)) {
       case MemTable::LookupResult::kFound:
@@ -72,7 +76,7 @@ absl::Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::
   const std::string seek_key = MakeInternalKey(key, sequence, kValueTypeForSeek);
   enum class State { kNotInTable, kFound, kDeleted, kCorrupt } state = State::kNotInTable;
   absl::Status io;
-  view.version->ForEachFileContaining(key, [&](int /*level*/, const FileRef& file) {
+  sources.version->ForEachFileContaining(key, [&](int /*level*/, const FileRef& file) {
     state = State::kNotInTable;
     TableCache::FilterVerdict verdict = TableCache::FilterVerdict::kNoFilter;
     io = table_cache_->Get(
@@ -158,16 +162,19 @@ class OwningMemTableIterator final : public Iterator {
 std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
   DBStats::Add(stats_.iterators_created);
   ReadView view = PinReadView(options);
+  const ReadSources& sources = *view.sources;
   std::vector<std::unique_ptr<Iterator>> children;
-  children.push_back(std::make_unique<OwningMemTableIterator>(view.mem));
-  if (view.imm != nullptr) children.push_back(std::make_unique<OwningMemTableIterator>(view.imm));
+  children.push_back(std::make_unique<OwningMemTableIterator>(sources.mem));
+  if (sources.imm != nullptr) {
+    children.push_back(std::make_unique<OwningMemTableIterator>(sources.imm));
+  }
   // L0 tables overlap: one child each. A deeper level is one child, a
   // LevelIterator that opens its tables one at a time.
-  for (const FileRef& file : view.version->files(0)) {
+  for (const FileRef& file : sources.version->files(0)) {
     children.push_back(table_cache_->NewIterator(options, *file));
   }
-  for (int level = 1; level < view.version->num_levels(); ++level) {
-    const std::vector<FileRef>& files = view.version->files(level);
+  for (int level = 1; level < sources.version->num_levels(); ++level) {
+    const std::vector<FileRef>& files = sources.version->files(level);
     if (files.size() == 1) {
       children.push_back(table_cache_->NewIterator(options, *files[0]));
     } else if (files.size() > 1) {
@@ -178,7 +185,7 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
     }
   }
   std::vector<std::shared_ptr<const void>> pins;
-  pins.push_back(std::move(view.version));  // keeps every table file of this version alive
+  pins.push_back(std::move(view.sources));  // keeps every table file of this version alive
   pins.push_back(std::make_shared<IteratorReadPoint>(snapshots_, view.sequence, view.now_micros));
   return std::make_unique<DBIterator>(std::make_unique<MergingIterator>(std::move(children)),
                                       view.sequence, view.now_micros, std::move(pins));

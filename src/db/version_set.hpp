@@ -88,7 +88,9 @@ class VersionSet {
   [[nodiscard]] absl::Status LogAndApply(VersionEdit* edit, kv::Mutex* mu)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
-  std::shared_ptr<const Version> current() const { return current_; }
+  // A reference, not a copy: a copy costs two atomic operations, and the
+  // read and write paths ask on every operation. Copy it to keep it.
+  const std::shared_ptr<const Version>& current() const { return current_; }
 
   // Allocates a file number (tables, WALs, manifests, temp files).
   std::uint64_t NewFileNumber() { return next_file_number_++; }
