@@ -187,6 +187,26 @@ TEST_CASE("deleted and expired data leaves the disk after CompactRange", "[db][c
   REQUIRE(absl::IsNotFound(db->Get("del7").status()));
 }
 
+TEST_CASE("a read before a compaction does not keep the replaced tables on disk",
+          "[db][compaction]") {
+  auto fs = NewMemFileSystem();
+  Options options{.memtable_bytes = 64 << 10, .target_file_bytes = 64 << 10};
+  options.file_system = fs;
+  auto db = std::move(DB::Open(options, "/db")).value();
+  const std::string value(100, 'v');
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 2000; ++i) REQUIRE_OK(db->Put("k" + std::to_string(i), value));
+    REQUIRE_OK(db->Flush());
+    // Reads pin (and the DB caches) the current sources: memtables and
+    // version, whose tables the compaction below replaces.
+    REQUIRE(db->Get("k7").value() == value);
+  }
+  REQUIRE_OK(db->CompactRange(std::nullopt, std::nullopt));
+  // No read since: the replaced tables must already be gone.
+  REQUIRE(FilesInLevels(*db, options.num_levels) == CountTableFiles(*fs, "/db"));
+  REQUIRE(db->Get("k1999").value() == value);
+}
+
 TEST_CASE("an expired entry above an older value becomes a tombstone, never resurrecting it",
           "[db][compaction][ttl]") {
   auto fs = NewMemFileSystem();
