@@ -324,6 +324,17 @@ class BlockIter final : public Iterator {
     ParseNextKey();
   }
 
+  /// Positions at the entry of restart point `i` (invalid, without error,
+  /// if `i` >= num_restarts()). With restart interval 1 that is entry i.
+  void SeekToRestart(std::uint32_t i) {
+    if (!status_.ok()) return;
+    if (i >= num_restarts_) {
+      MarkInvalid();
+      return;
+    }
+    if (SeekToRestartPoint(i)) ParseNextKey();
+  }
+
   /// The restart point at or before the current entry. In a block built
   /// with restart interval 1 (index blocks) this is the entry's ordinal.
   /// REQUIRES: Valid()

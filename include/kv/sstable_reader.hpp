@@ -53,6 +53,7 @@
 #include "kv/block.hpp"
 #include "kv/bloom_filter.hpp"
 #include "kv/env.hpp"
+#include "kv/index_fences.hpp"
 #include "kv/internal_key.hpp"
 #include "kv/iterator.hpp"
 #include "kv/lru_cache.hpp"
@@ -140,7 +141,7 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
     }
     if (!ro.filter_checked && !KeyMayMatch(filter_key)) return absl::OkStatus();
     BlockIter idx(index_.get(), cmp_, &file_name_, footer_.index.offset, min_key_bytes_);
-    for (idx.Seek(seek_key); idx.Valid(); idx.Next()) {
+    for (SeekIndex(&idx, seek_key); idx.Valid(); idx.Next()) {
       KV_ASSIGN_OR_RETURN(BlockHandle handle, DecodeIndexValue(idx));
       std::optional<Block> borrowed;
       std::shared_ptr<const Block> owned;
@@ -229,6 +230,24 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
     return absl::OkStatus();
   }
 
+  /// Positions `idx` (over this table's index block) at the first entry >=
+  /// `target`, through the fences when they apply (see kv/index_fences.hpp).
+  void SeekIndex(BlockIter* idx, std::string_view target) const {
+    std::optional<std::uint32_t> first;
+    if (!options_.internal_keys) {
+      first = fences_.LowerBound(target);
+    } else if (target.size() >= kTrailerBytes) {
+      first = fences_.LowerBound(ExtractUserKey(target));
+    }
+    if (!first) {
+      idx->Seek(target);
+      return;
+    }
+    // Entries from *first on may still be smaller (equal fences): step over
+    // them with the full comparison.
+    for (idx->SeekToRestart(*first); idx->Valid() && cmp_(idx->key(), target) < 0;) idx->Next();
+  }
+
   /// Decodes the block handle of the index entry `idx` is positioned at.
   [[nodiscard]] absl::StatusOr<BlockHandle> DecodeIndexValue(const BlockIter& idx) const {
     std::string_view v = idx.value();
@@ -299,6 +318,7 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
     // The index stays pinned for the reader's lifetime (outside the block
     // cache): every lookup needs it, and it is small (one entry per block).
     index_ = std::move(index);
+    fences_ = IndexFences::Build(index_.get(), options_.internal_keys);
     // A mapped file is read zero-copy from then on, bypassing the block
     // cache (the page cache holds the blocks). Not if the file is shorter
     // than the manifest says: reads then fail cleanly through Read.
@@ -352,6 +372,7 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
   std::uint64_t data_end_ = 0;    // data blocks end here
   TableProperties props_;
   std::shared_ptr<const Block> index_;      // pinned
+  IndexFences fences_;                      // over index_, when it qualifies
   std::optional<std::string_view> mapped_;  // the file's bytes, if memory-mapped
   mutable AtomicBitmap verified_;           // mapped data blocks whose checksum passed
   AlignedBuffer filter_storage_;            // the filter's lines, 64-byte aligned
@@ -396,7 +417,7 @@ class SSTableIterator final : public Iterator {
   }
   void Seek(std::string_view target) override {
     if (!status_.ok()) return;
-    index_iter_.Seek(target);
+    table_->SeekIndex(&index_iter_, target);
     if (LoadDataBlock()) data_iter_->Seek(target);
     SkipEmptyForward();
   }
