@@ -236,16 +236,9 @@ class BlockIter final : public Iterator {
   BlockIter(std::shared_ptr<const Block> block, KeyComparator cmp,
             const std::string* file_name = nullptr, std::uint64_t block_offset = 0,
             std::size_t min_key_bytes = 0)
-      : block_(std::move(block)),
-        cmp_(cmp),
-        file_name_(file_name),
-        block_offset_(block_offset),
-        min_key_bytes_(min_key_bytes),
-        data_(block_->data()),
-        restarts_(block_->restarts_offset()),
-        num_restarts_(block_->num_restarts()),
-        current_(restarts_),
-        restart_index_(num_restarts_) {}
+      : BlockIter(block.get(), cmp, file_name, block_offset, min_key_bytes) {
+    block_ = std::move(block);
+  }
   /// Iterates a block it does not own: `block` must outlive the iterator
   /// (no reference count is taken). Same parameters otherwise.
   BlockIter(const Block* block, KeyComparator cmp, const std::string* file_name = nullptr,
