@@ -13,6 +13,7 @@
 
 namespace kv {
 
+/// Bits that threads test and set concurrently; see the file comment.
 class AtomicBitmap {
  public:
   /// An empty bitmap: Test is false for every bit, Set does nothing.

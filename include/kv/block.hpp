@@ -133,9 +133,10 @@ class Block {
 
   Block(const Block&) = delete;
   Block& operator=(const Block&) = delete;
-  // Moving keeps data_ valid: it points into buf_'s heap storage or into
-  // memory the block does not own.
+  /// Moves a block (data() stays valid: it points into heap storage that
+  /// moves along, or into memory the block does not own).
   Block(Block&&) = default;
+  /// Move assignment; as the move constructor.
   Block& operator=(Block&&) = default;
 
   /// The block bytes (entries and restart array, without the trailer).

@@ -28,6 +28,8 @@
 
 namespace kv {
 
+/// A bloom filter that keys are added to while others query it; see the
+/// file comment.
 class ConcurrentBloomFilter {
  public:
   /// Probes per key: near the optimum for 10-20 bits per key.

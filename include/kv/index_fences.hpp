@@ -34,6 +34,7 @@
 
 namespace kv {
 
+/// Key fences over a table's index block; see the file comment.
 class IndexFences {
  public:
   /// Disabled: LowerBound always returns nullopt.
