@@ -36,7 +36,6 @@
 /// it keeps the reader alive.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
