@@ -28,9 +28,6 @@ class AtomicBitmap {
     bits_ = bits;
   }
 
-  /// Number of bits.
-  std::size_t size() const { return bits_; }
-
   /// True if bit `i` was set (false for any `i` >= size()).
   bool Test(std::size_t i) const {
     if (i >= bits_) return false;

@@ -98,11 +98,6 @@ class IndexFences {
                                       fences_.begin());
   }
 
-  /// Memory held, in bytes.
-  std::size_t bytes() const {
-    return prefix_.capacity() + fences_.capacity() * sizeof(std::uint64_t);
-  }
-
  private:
   // The first 8 bytes of `s`, big-endian, zero-padded.
   static std::uint64_t Pack(std::string_view s) {
