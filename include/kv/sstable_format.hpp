@@ -309,14 +309,20 @@ inline absl::Status CheckBlockTrailer(const std::string& file_name, const BlockH
   return buf;
 }
 
+/// The error of parsing a block of `file_name`, restated as kDataLoss
+/// naming the file and the block offset.
+[[nodiscard]] inline absl::Status BlockParseError(const absl::Status& s,
+                                                  const std::string& file_name,
+                                                  const BlockHandle& handle) {
+  return absl::DataLossError(
+      absl::StrCat(file_name, ": ", s.message(), " in block at offset ", handle.offset));
+}
+
 /// Parses `block` read from `file_name`, naming the file and block on error.
 [[nodiscard]] inline absl::StatusOr<std::shared_ptr<const Block>> NameBlockError(
     absl::StatusOr<std::shared_ptr<const Block>> block, const std::string& file_name,
     const BlockHandle& handle) {
-  if (!block.ok()) {
-    return absl::DataLossError(absl::StrCat(file_name, ": ", block.status().message(),
-                                            " in block at offset ", handle.offset));
-  }
+  if (!block.ok()) return BlockParseError(block.status(), file_name, handle);
   return block;
 }
 
@@ -329,22 +335,31 @@ inline absl::Status CheckBlockTrailer(const std::string& file_name, const BlockH
   return NameBlockError(Block::FromBuffer(std::move(buf)), file_name, handle);
 }
 
-/// ReadBlock for a memory-mapped file (`mapped`: its first `file_size`
-/// bytes are the limit): zero-copy, the block borrows the mapping and keeps
-/// `owner` (what keeps the mapping alive) for as long as it lives.
-[[nodiscard]] inline absl::StatusOr<std::shared_ptr<const Block>> ReadMappedBlock(
-    std::string_view mapped, std::shared_ptr<const void> owner, const std::string& file_name,
-    std::uint64_t file_size, const BlockHandle& handle, bool verify_checksum) {
+/// The contents of the block at `handle` in a memory-mapped file (`mapped`:
+/// its first `file_size` bytes are the limit), checked as ReadBlockContents
+/// checks a block read from the file: handle in range, trailer type byte,
+/// and the checksum if `verify_checksum`.
+[[nodiscard]] inline absl::StatusOr<std::string_view> MappedBlockContents(
+    std::string_view mapped, const std::string& file_name, std::uint64_t file_size,
+    const BlockHandle& handle, bool verify_checksum) {
   KV_RETURN_IF_ERROR(detail::CheckBlockHandle(
       file_name, std::min<std::uint64_t>(file_size, mapped.size()), handle));
   const std::string_view with_trailer =
       mapped.substr(static_cast<std::size_t>(handle.offset),
                     static_cast<std::size_t>(handle.size) + kBlockTrailerBytes);
   KV_RETURN_IF_ERROR(detail::CheckBlockTrailer(file_name, handle, with_trailer, verify_checksum));
-  return NameBlockError(
-      Block::FromView(with_trailer.substr(0, static_cast<std::size_t>(handle.size)),
-                      std::move(owner)),
-      file_name, handle);
+  return with_trailer.substr(0, static_cast<std::size_t>(handle.size));
+}
+
+/// ReadBlock for a memory-mapped file (`mapped`: its first `file_size`
+/// bytes are the limit): zero-copy, the block borrows the mapping and keeps
+/// `owner` (what keeps the mapping alive) for as long as it lives.
+[[nodiscard]] inline absl::StatusOr<std::shared_ptr<const Block>> ReadMappedBlock(
+    std::string_view mapped, std::shared_ptr<const void> owner, const std::string& file_name,
+    std::uint64_t file_size, const BlockHandle& handle, bool verify_checksum) {
+  KV_ASSIGN_OR_RETURN(std::string_view contents,
+                      MappedBlockContents(mapped, file_name, file_size, handle, verify_checksum));
+  return NameBlockError(Block::FromView(contents, std::move(owner)), file_name, handle);
 }
 
 }  // namespace kv

@@ -212,19 +212,12 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
       KV_ASSIGN_OR_RETURN(*owned, DataBlock(ro, handle));
       return absl::OkStatus();
     }
-    KV_RETURN_IF_ERROR(detail::CheckBlockHandle(file_name_, data_end_, handle));
-    const std::string_view with_trailer =
-        mapped_->substr(static_cast<std::size_t>(handle.offset),
-                        static_cast<std::size_t>(handle.size) + kBlockTrailerBytes);
     const bool verify = ro.verify_checksums && !verified_.Test(ordinal);
-    KV_RETURN_IF_ERROR(detail::CheckBlockTrailer(file_name_, handle, with_trailer, verify));
+    KV_ASSIGN_OR_RETURN(std::string_view contents,
+                        MappedBlockContents(*mapped_, file_name_, data_end_, handle, verify));
     if (verify && !options_.paranoid) verified_.Set(ordinal);
-    absl::StatusOr<Block> block =
-        Block::Borrow(with_trailer.substr(0, static_cast<std::size_t>(handle.size)));
-    if (!block.ok()) {
-      return absl::DataLossError(absl::StrCat(file_name_, ": ", block.status().message(),
-                                              " in block at offset ", handle.offset));
-    }
+    absl::StatusOr<Block> block = Block::Borrow(contents);
+    if (!block.ok()) return BlockParseError(block.status(), file_name_, handle);
     borrowed->emplace(*std::move(block));
     return absl::OkStatus();
   }
