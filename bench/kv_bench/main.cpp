@@ -6,7 +6,8 @@
 //
 // Flags: --engine, --num, --key_size, --value_size, --benchmarks (comma
 // list; default all), --db, --threads, --sync_ops, --seed, --compare,
-// --repeat. See docs/BENCHMARKS.md.
+// --repeat, --stats (print the engine's own stats to stderr after each
+// workload). See docs/BENCHMARKS.md.
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -26,14 +27,14 @@ namespace kv::bench {
 namespace {
 
 void Usage() {
-  std::fprintf(stderr,
-               "usage: kv_bench [--engine=kv|leveldb|rocksdb] [--num=N] [--key_size=16] "
-               "[--value_size=100]\n  [--benchmarks=a,b,...] [--db=DIR] [--threads=T] "
-               "[--sync_ops=10000] [--seed=S]\n  [--compare=kv,leveldb,rocksdb --repeat=N]\n"
-               "  [--benchmarks=amplification (alone; see amplification.hpp)]\n"
-               "engines compiled in: %s\nworkloads: %s\n",
-               absl::StrJoin(AvailableEngines(), ",").c_str(),
-               absl::StrJoin(AllWorkloads(), ",").c_str());
+  std::fprintf(
+      stderr,
+      "usage: kv_bench [--engine=kv|leveldb|rocksdb] [--num=N] [--key_size=16] "
+      "[--value_size=100]\n  [--benchmarks=a,b,...] [--db=DIR] [--threads=T] "
+      "[--sync_ops=10000] [--seed=S] [--stats]\n  [--compare=kv,leveldb,rocksdb --repeat=N]\n"
+      "  [--benchmarks=amplification (alone; see amplification.hpp)]\n"
+      "engines compiled in: %s\nworkloads: %s\n",
+      absl::StrJoin(AvailableEngines(), ",").c_str(), absl::StrJoin(AllWorkloads(), ",").c_str());
 }
 
 template <typename T>
@@ -53,7 +54,8 @@ std::string Settings(const BenchConfig& c) {
       c.settings.bloom_bits_per_key, c.settings.block_bytes, c.settings.block_cache_bytes >> 20);
 }
 
-int RunSingle(const BenchConfig& config, const std::vector<std::string>& workloads, bool child) {
+int RunSingle(const BenchConfig& config, const std::vector<std::string>& workloads, bool child,
+              bool print_stats) {
   Runner runner(config);
   if (absl::Status s = runner.Open(); !s.ok()) {
     std::fprintf(stderr, "kv_bench: open %s: %s\n", config.engine.c_str(), s.ToString().c_str());
@@ -94,6 +96,10 @@ int RunSingle(const BenchConfig& config, const std::vector<std::string>& workloa
       return 1;
     }
     print(*r);
+    if (print_stats) {
+      std::fprintf(stderr, "--- %s stats after %s ---\n%s\n", config.engine.c_str(), w.c_str(),
+                   runner.StatsText().c_str());
+    }
   }
   const ProcessIo io = CurrentProcessIo();
   if (child) {
@@ -116,6 +122,7 @@ int Main(int argc, char** argv) {
   std::vector<std::string> compare;
   int repeat = 1;
   bool child = false;
+  bool print_stats = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const std::size_t eq = arg.find('=');
@@ -146,6 +153,8 @@ int Main(int argc, char** argv) {
       ok = ParseNumber(value, &repeat) && repeat >= 1;
     } else if (flag == "--child") {
       child = true;
+    } else if (flag == "--stats") {
+      print_stats = true;
     } else {
       ok = false;
     }
@@ -168,7 +177,7 @@ int Main(int argc, char** argv) {
     std::printf("Settings: %s\n\n", Settings(config).c_str());
     return RunCompare(config, compare, workloads, repeat);
   }
-  return RunSingle(config, workloads, child);
+  return RunSingle(config, workloads, child, print_stats);
 }
 
 }  // namespace

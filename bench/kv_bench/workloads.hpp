@@ -62,6 +62,8 @@ class Runner {
   [[nodiscard]] absl::StatusOr<WorkloadResult> Run(const std::string& name,
                                                    std::unique_ptr<WorkloadResult>* settle);
   std::string Describe() const { return engine_ ? engine_->Describe() : ""; }
+  // The engine's own statistics text (kv.stats, leveldb.stats, rocksdb.stats).
+  std::string StatsText() const { return engine_ ? engine_->StatsText() : ""; }
   // Directory size right after the first settle (0 if none yet).
   std::uint64_t db_bytes_after_fill() const { return db_bytes_after_fill_; }
 
