@@ -72,6 +72,13 @@ TEST_CASE("coding: fixed-width little-endian round trips", "[coding]") {
   }
 }
 
+TEST_CASE("coding: LoadBigEndian64 orders like the bytes", "[coding]") {
+  CHECK(LoadBigEndian64("\x01\x02\x03\x04\x05\x06\x07\x08") == 0x0102030405060708ull);
+  CHECK(LoadBigEndian64("\xff\x00\x00\x00\x00\x00\x00\x00") == 0xff00000000000000ull);
+  CHECK(LoadBigEndian64("abcdefgh") < LoadBigEndian64("abcdefgi"));
+  CHECK(LoadBigEndian64("abcdefgh") < LoadBigEndian64("b\x00\x00\x00\x00\x00\x00\x00"));
+}
+
 TEST_CASE("coding: short fixed-width input is rejected", "[coding]") {
   const std::string s = "abcdefg";  // 7 bytes
   for (std::size_t n = 0; n < 8; ++n) {

@@ -7,6 +7,7 @@
 /// input is too short or malformed; they never read past the view.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -32,6 +33,16 @@ inline std::uint32_t DecodeFixed32(const char* p) {
 inline std::uint64_t DecodeFixed64(const char* p) {
   std::uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+  return v;
+}
+/// Reads 8 bytes at `p` as a big-endian integer: comparing two such values
+/// orders the 8-byte strings as unsigned bytewise comparison would.
+/// (One load and a byte swap: compilers do not fuse the portable
+/// shift-and-or loop into that, and this is on every key comparison.)
+inline std::uint64_t LoadBigEndian64(const char* p) {
+  std::uint64_t v = 0;
+  std::memcpy(&v, p, sizeof(v));
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
   return v;
 }
 /// Reads 2 little-endian bytes at `p`.

@@ -22,6 +22,7 @@
 
 #include <cassert>
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -103,9 +104,25 @@ inline std::uint64_t ExtractTrailer(std::string_view internal_key) {
   return true;
 }
 
-/// Unsigned bytewise comparison of user keys (std::string_view::compare is
-/// char_traits<char>::compare, which compares as unsigned char).
-inline int CompareUserKeys(std::string_view a, std::string_view b) { return a.compare(b); }
+/// Unsigned bytewise comparison of user keys: <0, 0 or >0, ordered exactly
+/// as std::string_view::compare orders them. Compares 8 bytes at a time
+/// inline: keys are short, and a call to memcmp per comparison was a fifth
+/// of a memtable insert's instructions.
+inline int CompareUserKeys(std::string_view a, std::string_view b) {
+  const std::size_t common = a.size() < b.size() ? a.size() : b.size();
+  std::size_t i = 0;
+  for (; i + 8 <= common; i += 8) {
+    const std::uint64_t x = LoadBigEndian64(a.data() + i);
+    const std::uint64_t y = LoadBigEndian64(b.data() + i);
+    if (x != y) return x < y ? -1 : 1;
+  }
+  for (; i < common; ++i) {
+    const auto x = static_cast<unsigned char>(a[i]);
+    const auto y = static_cast<unsigned char>(b[i]);
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
+}
 
 /// The order of internal keys described above.
 /// REQUIRES: both keys are at least kTrailerBytes long.
