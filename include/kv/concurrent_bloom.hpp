@@ -56,6 +56,27 @@ class ConcurrentBloomFilter {
     }
   }
 
+  /// Like AddHash, for a caller that never adds from two threads at once
+  /// (queries may still run concurrently, as for the memtable's one writer).
+  /// With a single adder no update can be lost, so each touched word gets one
+  /// plain load and store instead of a locked read-modify-write per probe.
+  void AddHashSingleWriter(std::uint64_t hash) {
+    if (num_lines_ == 0) return;
+    std::uint64_t masks[kWordsPerLine] = {};
+    auto h2 = static_cast<std::uint32_t>(hash);
+    for (int i = 0; i < kNumProbes; ++i) {
+      const std::uint32_t bit = h2 >> 23;
+      masks[bit >> 6] |= std::uint64_t{1} << (bit & 63);
+      h2 *= detail::kBloomProbeMultiplier;
+    }
+    std::atomic<std::uint64_t>* line = Line(hash);
+    for (std::size_t w = 0; w < kWordsPerLine; ++w) {
+      if (masks[w] == 0) continue;
+      const std::uint64_t old = line[w].load(std::memory_order_relaxed);
+      if ((old | masks[w]) != old) line[w].store(old | masks[w], std::memory_order_relaxed);
+    }
+  }
+
   /// False if no key with this hash was added; true if one may have been.
   bool HashMayMatch(std::uint64_t hash) const {
     if (num_lines_ == 0) return true;
