@@ -5,6 +5,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "kv/db.hpp"
@@ -219,6 +220,48 @@ TEST_CASE("TTL: expiry via batch entry and WriteOptions, judged at read time", "
   REQUIRE(absl::IsInvalidArgument(db->Write({}, negative)));
   it.reset();
   snap.reset();
+}
+
+// A clock that, once armed, writes to another DB from inside NowMicros:
+// the clock is read inside DB::Write (TTL resolution), so this is a Put
+// re-entered on the same thread while the outer Put's batch is in use.
+class ReenteringClock final : public Clock {
+ public:
+  std::uint64_t NowMicros() override {
+    if (DB* target = std::exchange(target_, nullptr)) {
+      inner_status_ = target->Put({}, "inner", "from-the-clock");
+    }
+    return base_.NowMicros();
+  }
+  std::uint64_t MonotonicMicros() override { return base_.MonotonicMicros(); }
+  void SleepForMicros(std::uint64_t micros) override { base_.SleepForMicros(micros); }
+  void Arm(DB* target) { target_ = target; }
+  absl::Status inner_status() const { return inner_status_; }
+
+ private:
+  ManualClock base_;
+  DB* target_ = nullptr;
+  absl::Status inner_status_ = absl::UnknownError("the clock never wrote");
+};
+
+TEST_CASE("Put re-entered on the same thread does not clobber the outer write", "[db]") {
+  auto clock = std::make_shared<ReenteringClock>();
+  DBFixture outer_fixture(true, Options{.clock = clock});
+  DBFixture inner_fixture(true);
+  auto outer = outer_fixture.Open();
+  auto inner = inner_fixture.Open();
+  clock->Arm(inner.get());
+  REQUIRE_OK(outer->Put(WriteOptions{.ttl = std::chrono::seconds(60)}, "outer", "value"));
+  REQUIRE_OK(clock->inner_status());
+  CHECK(ScanAll(*outer) == std::vector<std::string>{"outer=value"});
+  CHECK(ScanAll(*inner) == std::vector<std::string>{"inner=from-the-clock"});
+  // The per-thread batch still works afterwards, for big and small writes.
+  const std::string big(1 << 20, 'b');
+  REQUIRE_OK(outer->Put("big", big));
+  REQUIRE_OK(outer->Delete("outer"));
+  REQUIRE_OK(outer->Put("small", "s"));
+  CHECK(outer->Get("big").value() == big);
+  CHECK(ScanAll(*outer).size() == 2);
 }
 
 TEST_CASE("TTL is absolute: reopening does not extend it", "[db][ttl]") {

@@ -65,16 +65,41 @@ DB::~DB() = default;
 
 Snapshot::~Snapshot() { list_->Release(sequence_, read_time_micros_); }
 
+namespace {
+
+// DB::Put and DB::Delete encode their one entry into a per-thread batch
+// whose buffer survives between calls, so a steady stream of writes
+// allocates nothing (a fresh batch cost three allocations per Put as its
+// string grew). A write re-entered on the same thread (a user FileSystem
+// that writes to a DB from inside Write) gets a fresh batch instead.
+template <typename Fill>
+absl::Status WriteOne(DB* db, const WriteOptions& options, Fill fill) {
+  // A buffer above this is released after the write rather than kept.
+  constexpr std::size_t kKeptBufferBytes = 64 << 10;
+  thread_local WriteBatch reused;
+  thread_local bool in_use = false;
+  if (in_use) {
+    WriteBatch batch;
+    fill(batch);
+    return db->Write(options, batch);
+  }
+  in_use = true;
+  reused.Clear();
+  fill(reused);
+  absl::Status s = db->Write(options, reused);
+  if (reused.ApproximateSize() > kKeptBufferBytes) reused = WriteBatch();
+  in_use = false;
+  return s;
+}
+
+}  // namespace
+
 absl::Status DB::Put(const WriteOptions& options, std::string_view key, std::string_view value) {
-  WriteBatch batch;
-  batch.Put(key, value);
-  return Write(options, batch);
+  return WriteOne(this, options, [&](WriteBatch& batch) { batch.Put(key, value); });
 }
 
 absl::Status DB::Delete(const WriteOptions& options, std::string_view key) {
-  WriteBatch batch;
-  batch.Delete(key);
-  return Write(options, batch);
+  return WriteOne(this, options, [&](WriteBatch& batch) { batch.Delete(key); });
 }
 
 absl::StatusOr<std::string> DB::Get(std::string_view key) {
