@@ -226,6 +226,34 @@ TEST_CASE("coding: length-prefixed strings", "[coding]") {
 }  // namespace
 }  // namespace kv
 
+TEST_CASE("checksum: values are XXH3-64, on every path and size", "[coding]") {
+  // Known answers (computed with libxxhash's plain XXH3_64bits_withSeed):
+  // what is on disk must not depend on which code path hashed it.
+  struct Known {
+    std::size_t size;
+    std::uint64_t unseeded, seeded;
+  };
+  const Known known[] = {
+      {0, 0x2d06800538d394c2ull, 0x602b0e2cd6662c8bull},
+      {100, 0x5da67eac6d4093d5ull, 0xba21393335a9a3baull},
+      {1023, 0xa94ffcd2254368e4ull, 0x4de00b8ba99fe3eaull},
+      {1024, 0x70bd377d9574f4bbull, 0xd8cf6b464541f232ull},
+      {4096, 0x9ddd66c14af0daffull, 0xc7bc989f5d547a4dull},
+      {65536, 0x04404b28125b4786ull, 0xbbde6d4d6ed56fbcull},
+  };
+  for (const Known& k : known) {
+    std::string s(k.size, '\0');
+    for (std::size_t i = 0; i < k.size; ++i) s[i] = static_cast<char>((i * 131 + 7) & 0xff);
+    INFO("size " << k.size);
+    CHECK(kv::Checksum64(s) == k.unseeded);
+    CHECK(kv::Checksum64(s, 0x9e3779b97f4a7c15ull) == k.seeded);
+    CHECK(kv::Checksum64(s) == XXH3_64bits_withSeed(s.data(), s.size(), 0));
+  }
+#if defined(KV_XXH3_X86_DISPATCH)
+  SUCCEED("large inputs go through XXH3's x86 dispatcher");
+#endif
+}
+
 TEST_CASE("checksum: two pieces hash like their concatenation, adjacent or not", "[coding]") {
   std::mt19937_64 rng(kv::test::TestSeed());
   for (std::size_t n : {0, 1, 16, 240, 241, 4096, 5000}) {
