@@ -362,6 +362,41 @@ TEST_CASE("SSTable over a mapping: a block is verified once, and only by a check
   }
 }
 
+TEST_CASE("SSTable: read_mapped=false copies a mapped table's blocks out with file reads") {
+  Entries model;
+  for (std::uint64_t i = 0; i < 3000; ++i) {
+    model.emplace_back(MakeInternalKey(UserKey(i), i + 1, ValueType::kValue), "v" + UserKey(i));
+  }
+  const std::string bytes = BuildTable(model, {});
+  auto file = std::make_shared<StringSource>(bytes, /*mapped=*/true);
+  BlockCache cache(1 << 20);
+  auto table =
+      SSTableReader::Open(file, "t.sst", bytes.size(), {.cache_id = 1, .block_cache = &cache});
+  REQUIRE_OK(table);
+  auto scan = [&](const TableReadOptions& ro) {
+    Entries got;
+    auto it = (*table)->NewIterator(ro);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      got.emplace_back(std::string(it->key()), std::string(it->value()));
+    }
+    REQUIRE_OK(it->status());
+    return got;
+  };
+  const std::uint64_t reads_at_open = file->reads();
+  CHECK(scan({}) == model);
+  CHECK(file->reads() == reads_at_open);  // in place: no file reads
+  CHECK(scan({.fill_cache = false, .read_mapped = false}) == model);
+  const std::uint64_t reads_after = file->reads();
+  CHECK(reads_after > reads_at_open + 10);  // one read per data block
+  CHECK(cache.TotalCharge() == 0);          // and fill_cache=false kept them out
+  // A corrupt byte is caught on this path too (it has no verified-once memory).
+  file->FlipByte(100, 0x01);
+  auto it = (*table)->NewIterator({.fill_cache = false, .read_mapped = false});
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  }
+  CHECK(absl::IsDataLoss(it->status()));
+}
+
 TEST_CASE("SSTable block cache serves repeated reads without file I/O") {
   Entries model;
   for (std::uint64_t i = 0; i < 2000; ++i) {

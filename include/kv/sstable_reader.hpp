@@ -74,6 +74,12 @@ struct TableReadOptions {
   /// The caller has already asked KeyMayMatch for this lookup (to count the
   /// filter's verdicts): Get does not consult the filter again.
   bool filter_checked = false;
+  /// Read a memory-mapped table's blocks in place. false: copy each block
+  /// out with a file read instead, for one-pass scans such as compaction:
+  /// pages touched through the mapping count toward the process's resident
+  /// set, so scanning whole input tables through it grew peak RSS by the
+  /// size of every table compacted. The page cache serves the reads either way.
+  bool read_mapped = true;
 };
 
 /// Options for SSTableReader::Open.
@@ -179,11 +185,11 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
   /// The index block (pinned at Open; never null after a successful Open).
   const std::shared_ptr<const Block>& IndexBlock() const { return index_; }
 
-  /// The data block at `handle` (from the mapping if the file is memory-mapped,
-  /// else from the cache, else read from the file).
+  /// The data block at `handle` (from the mapping if the file is memory-mapped
+  /// and ro.read_mapped, else from the cache, else read from the file).
   [[nodiscard]] absl::StatusOr<std::shared_ptr<const Block>> DataBlock(
       const TableReadOptions& ro, const BlockHandle& handle) const {
-    if (mapped_) {
+    if (mapped_ && ro.read_mapped) {
       return ReadMappedBlock(*mapped_, file_, file_name_, data_end_, handle, ro.verify_checksums);
     }
     BlockCache* cache = options_.block_cache;
@@ -208,7 +214,7 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
   [[nodiscard]] absl::Status LoadDataBlock(const TableReadOptions& ro, const BlockHandle& handle,
                                            std::uint32_t ordinal, std::optional<Block>* borrowed,
                                            std::shared_ptr<const Block>* owned) const {
-    if (!mapped_) {
+    if (!mapped_ || !ro.read_mapped) {
       KV_ASSIGN_OR_RETURN(*owned, DataBlock(ro, handle));
       return absl::OkStatus();
     }

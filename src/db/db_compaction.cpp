@@ -156,8 +156,11 @@ absl::Status DBImpl::RunCompactionJobLocked(const CompactionInputs& c, const Ver
     return true;
   };
 
-  ReadOptions read_options;
-  read_options.fill_cache = false;  // one pass over the inputs: do not evict hot blocks
+  // One pass over the inputs: do not evict hot blocks from the cache, and
+  // do not make the inputs resident in this process through their mappings.
+  TableReadOptions read_options;
+  read_options.fill_cache = false;
+  read_options.read_mapped = false;
   std::vector<std::unique_ptr<Iterator>> children;
   for (int which = 0; which < 2; ++which) {
     for (const FileRef& f : c.inputs[which]) {

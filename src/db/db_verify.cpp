@@ -30,6 +30,7 @@ absl::Status VerifyTable(FileSystem& fs, const std::string& path, const FileMeta
   TableReadOptions ro;
   ro.verify_checksums = true;
   ro.fill_cache = false;
+  ro.read_mapped = false;  // one pass: do not leave the table resident in this process
   std::unique_ptr<Iterator> it = reader->NewIterator(ro);
   std::string prev;
   std::uint64_t entries = 0;

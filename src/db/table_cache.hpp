@@ -85,9 +85,12 @@ class TableCache {
 
   // An iterator over the table's internal keys; it keeps the reader alive.
   std::unique_ptr<Iterator> NewIterator(const ReadOptions& options, const FileMetaData& file) {
+    return NewIterator(ToTableOptions(options), file);
+  }
+  std::unique_ptr<Iterator> NewIterator(const TableReadOptions& options, const FileMetaData& file) {
     auto table = FindTable(file.number, file.file_size);
     if (!table.ok()) return NewEmptyIterator(table.status());
-    return (*table)->NewIterator(ToTableOptions(options));
+    return (*table)->NewIterator(options);
   }
 
   // Closes table `number` (it is being deleted) and drops its blocks'

@@ -93,23 +93,29 @@ class PosixSequentialFile final : public SequentialFile {
   const int fd_;
 };
 
+// Reads up to n bytes at offset into scratch (fewer only at end of file).
+// pread does not move a shared file offset, so this is thread-safe.
+absl::StatusOr<std::string_view> PreadFully(int fd, const std::string& path, std::uint64_t offset,
+                                            std::size_t n, char* scratch) {
+  std::size_t got = 0;
+  while (got < n) {
+    const ssize_t r = RetryOnEintr(
+        [&] { return ::pread(fd, scratch + got, n - got, static_cast<off_t>(offset + got)); });
+    if (r < 0) return IoError(absl::StrCat("pread at offset ", offset), path, errno);
+    if (r == 0) break;
+    got += static_cast<std::size_t>(r);
+  }
+  return std::string_view(scratch, got);
+}
+
 class PosixRandomAccessFile final : public RandomAccessFile {
  public:
   PosixRandomAccessFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   ~PosixRandomAccessFile() override { CloseFd(fd_); }
 
-  // pread does not move a shared file offset, so this is thread-safe.
   absl::StatusOr<std::string_view> Read(std::uint64_t offset, std::size_t n,
                                         char* scratch) const override {
-    std::size_t got = 0;
-    while (got < n) {
-      const ssize_t r = RetryOnEintr(
-          [&] { return ::pread(fd_, scratch + got, n - got, static_cast<off_t>(offset + got)); });
-      if (r < 0) return IoError(absl::StrCat("pread at offset ", offset), path_, errno);
-      if (r == 0) break;
-      got += static_cast<std::size_t>(r);
-    }
-    return std::string_view(scratch, got);
+    return PreadFully(fd_, path_, offset, n, scratch);
   }
 
   absl::StatusOr<std::uint64_t> Size() const override {
@@ -123,25 +129,35 @@ class PosixRandomAccessFile final : public RandomAccessFile {
   const int fd_;
 };
 
-// A read-only file mapped whole into memory: reads are zero-copy views of
-// the page cache (no syscall, no copy). kv maps only files it never writes
-// again (tables): a file shrunk underneath a mapping would fault on access.
+// A read-only file mapped whole into memory: Mapped() reads are zero-copy
+// views of the page cache (no syscall, no copy); Read still preads (below).
+// kv maps only files it never writes again (tables): a file shrunk
+// underneath a mapping would fault on access. The file stays open for Read,
+// one descriptor per open table as for unmapped ones.
 class PosixMappedFile final : public RandomAccessFile {
  public:
-  PosixMappedFile(std::string path, const char* base, std::size_t size)
-      : path_(std::move(path)), base_(base), size_(size) {}
-  ~PosixMappedFile() override { ::munmap(const_cast<char*>(base_), size_); }
+  PosixMappedFile(std::string path, int fd, const char* base, std::size_t size)
+      : path_(std::move(path)), fd_(fd), base_(base), size_(size) {}
+  ~PosixMappedFile() override {
+    ::munmap(const_cast<char*>(base_), size_);
+    CloseFd(fd_);
+  }
 
+  // Read copies with pread and leaves the mapping alone: pages touched
+  // through a mapping count toward the process's resident set, and the
+  // callers of Read are one-pass scans (compaction, verification) that
+  // would otherwise leave whole tables resident. Mapped() is the
+  // zero-copy path for lookups.
   absl::StatusOr<std::string_view> Read(std::uint64_t offset, std::size_t n,
-                                        char* /*scratch*/) const override {
-    if (offset >= size_) return std::string_view();
-    return std::string_view(base_ + offset, std::min<std::uint64_t>(n, size_ - offset));
+                                        char* scratch) const override {
+    return PreadFully(fd_, path_, offset, n, scratch);
   }
   absl::StatusOr<std::uint64_t> Size() const override { return size_; }
   std::optional<std::string_view> Mapped() const override { return std::string_view(base_, size_); }
 
  private:
   const std::string path_;
+  const int fd_;
   const char* const base_;
   const std::size_t size_;
 };
@@ -252,8 +268,7 @@ class PosixFileSystem final : public FileSystem {
       const auto size = static_cast<std::size_t>(st.st_size);
       void* base = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
       if (base != MAP_FAILED) {
-        CloseFd(fd);  // the mapping keeps the file
-        return std::make_unique<PosixMappedFile>(path, static_cast<const char*>(base), size);
+        return std::make_unique<PosixMappedFile>(path, fd, static_cast<const char*>(base), size);
       }
     }
     return std::make_unique<PosixRandomAccessFile>(path, fd);
