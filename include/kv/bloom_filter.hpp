@@ -73,6 +73,31 @@ inline std::uint32_t BloomLineIndex(std::uint64_t hash, std::uint32_t num_lines)
   // Maps the high 32 bits uniformly onto [0, num_lines) without a division.
   return static_cast<std::uint32_t>(((hash >> 32) * num_lines) >> 32);
 }
+
+// The probe sequence every filter here shares: successive bit positions
+// (0..511) within the key's line, from the hash's low 32 bits.
+class BloomProbes {
+ public:
+  explicit BloomProbes(std::uint64_t hash) : h2_(static_cast<std::uint32_t>(hash)) {}
+  std::uint32_t Next() {
+    const std::uint32_t bit = h2_ >> 23;  // the top 9 bits
+    h2_ *= kBloomProbeMultiplier;
+    return bit;
+  }
+
+ private:
+  std::uint32_t h2_;
+};
+
+// The bits a key sets, as one mask per 64-bit word of its line.
+inline void BloomLineMasks(std::uint64_t hash, int num_probes, std::uint64_t (&masks)[8]) {
+  BloomProbes probes(hash);
+  for (std::uint64_t& m : masks) m = 0;
+  for (int i = 0; i < num_probes; ++i) {
+    const std::uint32_t bit = probes.Next();
+    masks[bit >> 6] |= std::uint64_t{1} << (bit & 63);
+  }
+}
 }  // namespace detail
 
 /// The false-positive rate a blocked bloom filter with `keys_per_line`
@@ -116,12 +141,9 @@ class BloomFilterBuilder {
     std::vector<std::uint64_t> words(std::size_t{num_lines} * (kBloomLineBytes / 8), 0);
     for (std::uint64_t h : hashes_) {
       std::uint64_t* line = &words[std::size_t{detail::BloomLineIndex(h, num_lines)} * 8];
-      auto h2 = static_cast<std::uint32_t>(h);
-      for (int i = 0; i < num_probes; ++i) {
-        const std::uint32_t bit = h2 >> 23;  // 0..511
-        line[bit >> 6] |= std::uint64_t{1} << (bit & 63);
-        h2 *= detail::kBloomProbeMultiplier;
-      }
+      std::uint64_t masks[8];
+      detail::BloomLineMasks(h, num_probes, masks);
+      for (int w = 0; w < 8; ++w) line[w] |= masks[w];
     }
     std::string out;
     out.reserve(words.size() * 8 + kBloomTrailerBytes);
@@ -169,11 +191,10 @@ class BloomFilterReader {
     if (num_lines_ == 0) return false;  // a filter of no keys
     const char* line =
         lines_ + std::size_t{detail::BloomLineIndex(hash, num_lines_)} * kBloomLineBytes;
-    auto h2 = static_cast<std::uint32_t>(hash);
+    detail::BloomProbes probes(hash);
     for (int i = 0; i < num_probes_; ++i) {
-      const std::uint32_t bit = h2 >> 23;
+      const std::uint32_t bit = probes.Next();
       if ((static_cast<unsigned char>(line[bit >> 3]) & (1u << (bit & 7))) == 0) return false;
-      h2 *= detail::kBloomProbeMultiplier;
     }
     return true;
   }

@@ -44,34 +44,27 @@ class ConcurrentBloomFilter {
   ConcurrentBloomFilter(const ConcurrentBloomFilter&) = delete;
   ConcurrentBloomFilter& operator=(const ConcurrentBloomFilter&) = delete;
 
-  /// Adds a key by its hash (kv::BloomHash).
+  /// Adds a key by its hash (kv::BloomHash). Any thread.
   void AddHash(std::uint64_t hash) {
     if (num_lines_ == 0) return;
+    std::uint64_t masks[kWordsPerLine];
+    detail::BloomLineMasks(hash, kNumProbes, masks);
     std::atomic<std::uint64_t>* line = Line(hash);
-    auto h2 = static_cast<std::uint32_t>(hash);
-    for (int i = 0; i < kNumProbes; ++i) {
-      const std::uint32_t bit = h2 >> 23;  // 0..511
-      line[bit >> 6].fetch_or(std::uint64_t{1} << (bit & 63), std::memory_order_relaxed);
-      h2 *= detail::kBloomProbeMultiplier;
+    for (std::size_t w = 0; w < kWordsPerLine; ++w) {
+      if (masks[w] != 0) line[w].fetch_or(masks[w], std::memory_order_relaxed);
     }
   }
 
   /// Like AddHash, for a caller that never adds from two threads at once
   /// (queries may still run concurrently, as for the memtable's one writer).
-  /// With a single adder no update can be lost, so each touched word gets one
-  /// plain load and store instead of a locked read-modify-write per probe.
+  /// With a single adder no update can be lost, so each touched word gets a
+  /// plain load and store instead of a locked read-modify-write.
   void AddHashSingleWriter(std::uint64_t hash) {
     if (num_lines_ == 0) return;
-    std::uint64_t masks[kWordsPerLine] = {};
-    auto h2 = static_cast<std::uint32_t>(hash);
-    for (int i = 0; i < kNumProbes; ++i) {
-      const std::uint32_t bit = h2 >> 23;
-      masks[bit >> 6] |= std::uint64_t{1} << (bit & 63);
-      h2 *= detail::kBloomProbeMultiplier;
-    }
+    std::uint64_t masks[kWordsPerLine];
+    detail::BloomLineMasks(hash, kNumProbes, masks);
     std::atomic<std::uint64_t>* line = Line(hash);
     for (std::size_t w = 0; w < kWordsPerLine; ++w) {
-      if (masks[w] == 0) continue;
       const std::uint64_t old = line[w].load(std::memory_order_relaxed);
       if ((old | masks[w]) != old) line[w].store(old | masks[w], std::memory_order_relaxed);
     }
@@ -81,14 +74,13 @@ class ConcurrentBloomFilter {
   bool HashMayMatch(std::uint64_t hash) const {
     if (num_lines_ == 0) return true;
     const std::atomic<std::uint64_t>* line = Line(hash);
-    auto h2 = static_cast<std::uint32_t>(hash);
+    detail::BloomProbes probes(hash);
     for (int i = 0; i < kNumProbes; ++i) {
-      const std::uint32_t bit = h2 >> 23;
+      const std::uint32_t bit = probes.Next();
       if ((line[bit >> 6].load(std::memory_order_relaxed) & (std::uint64_t{1} << (bit & 63))) ==
           0) {
         return false;
       }
-      h2 *= detail::kBloomProbeMultiplier;
     }
     return true;
   }
@@ -98,6 +90,7 @@ class ConcurrentBloomFilter {
 
  private:
   static constexpr std::size_t kWordsPerLine = kBloomLineBytes / sizeof(std::uint64_t);
+  static_assert(kWordsPerLine == 8, "detail::BloomLineMasks fills 8 words");
 
   std::atomic<std::uint64_t>* Line(std::uint64_t hash) const {
     return &words_[std::size_t{detail::BloomLineIndex(hash, num_lines_)} * kWordsPerLine];
