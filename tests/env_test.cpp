@@ -370,6 +370,44 @@ TEST_CASE("posix: Read on a mapped file preads and leaves the mapping alone", "[
   CHECK(MappingRssKib(mapped->data()) >= 1024);
 }
 
+TEST_CASE("posix: preallocation runs the file's length ahead with zeros; Close trims it",
+          "[env][posix]") {
+  PosixFixture f;
+  FileSystem& fs = *f.fs;
+  const std::string p = JoinPath(f.root, "000007.wal");
+  auto file = fs.NewWritableFile(p);
+  REQUIRE_OK(file);
+  (*file)->SetPreallocation(64 << 10);
+  std::string data;
+  for (int i = 0; i < 100; ++i) {
+    const std::string piece(100, static_cast<char>('a' + i % 26));
+    REQUIRE_OK((*file)->Append(piece));
+    data += piece;
+  }
+  REQUIRE_OK((*file)->Sync());
+  CHECK((*file)->Size() == data.size());
+  // What a crash now would leave: the data, then zeros up to the reservation.
+  const std::string on_disk = ReadAll(fs, p);
+  CHECK(on_disk.size() == std::size_t{64} << 10);
+  CHECK(on_disk.substr(0, data.size()) == data);
+  CHECK(on_disk.find_first_not_of('\0', data.size()) == std::string::npos);
+  // An append larger than a chunk still lands right after the data.
+  const std::string big(100 << 10, 'B');
+  REQUIRE_OK((*file)->Append(big));
+  data += big;
+  CHECK(*fs.GetFileSize(p) >= data.size());
+  REQUIRE_OK((*file)->Close());
+  CHECK(ReadAll(fs, p) == data);  // trimmed back to what was appended
+
+  // Reopened for appending, writes go at the end of the data.
+  auto again = fs.NewAppendableFile(p);
+  REQUIRE_OK(again);
+  CHECK((*again)->Size() == data.size());
+  REQUIRE_OK((*again)->Append("tail"));
+  REQUIRE_OK((*again)->Close());
+  CHECK(ReadAll(fs, p) == data + "tail");
+}
+
 TEST_CASE("posix lock conflicts across processes", "[env][posix]") {
   test::TempDir tmp;
   auto fs = FileSystem::Default();

@@ -170,16 +170,22 @@ class PosixWritableFile final : public WritableFile {
     if (fd_ >= 0) CloseFd(fd_);
   }
 
+  // Writes at size_ with pwrite rather than O_APPEND: with preallocation
+  // the file's length is past the data, where O_APPEND would write.
   absl::Status Append(std::string_view data) override {
     if (fd_ < 0) return Closed();
+    if (chunk_ > 0 && size_ + data.size() > reserved_end_) Reserve(data.size());
     while (!data.empty()) {
-      const ssize_t r = RetryOnEintr([&] { return ::write(fd_, data.data(), data.size()); });
+      const ssize_t r = RetryOnEintr(
+          [&] { return ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(size_)); });
       if (r < 0) return IoError("write", path_, errno);
       data.remove_prefix(static_cast<std::size_t>(r));
       size_ += static_cast<std::uint64_t>(r);
     }
     return absl::OkStatus();
   }
+
+  void SetPreallocation(std::uint64_t chunk_bytes) override { chunk_ = chunk_bytes; }
 
   absl::Status Sync() override {
     if (fd_ < 0) return Closed();
@@ -192,8 +198,13 @@ class PosixWritableFile final : public WritableFile {
   absl::Status Close() override {
     if (fd_ < 0) return absl::OkStatus();
     const int fd = std::exchange(fd_, -1);
-    if (::close(fd) != 0 && errno != EINTR) return IoError("close", path_, errno);
-    return absl::OkStatus();
+    absl::Status s;
+    if (reserved_end_ > size_ &&
+        RetryOnEintr([&] { return ::ftruncate(fd, static_cast<off_t>(size_)); }) != 0) {
+      s = IoError("ftruncate (trimming preallocated space)", path_, errno);
+    }
+    if (::close(fd) != 0 && errno != EINTR && s.ok()) s = IoError("close", path_, errno);
+    return s;
   }
 
   std::uint64_t Size() const override { return size_; }
@@ -203,9 +214,30 @@ class PosixWritableFile final : public WritableFile {
     return absl::FailedPreconditionError(absl::StrCat(path_, ": file already closed"));
   }
 
+  // Extends the reservation to cover at least `bytes` more past size_, a
+  // whole chunk at a time. A file system that cannot (EOPNOTSUPP, or any
+  // other failure: it is only an optimization) stops being asked; a real
+  // lack of space then surfaces from the write itself.
+  void Reserve(std::size_t bytes) {
+    const std::uint64_t from = std::max(reserved_end_, size_);
+    const std::uint64_t len = std::max<std::uint64_t>(chunk_, size_ + bytes - from);
+#if defined(__linux__)
+    if (::fallocate(fd_, 0, static_cast<off_t>(from), static_cast<off_t>(len)) == 0) {
+      reserved_end_ = from + len;
+      return;
+    }
+#else
+    (void)from;
+    (void)len;
+#endif
+    chunk_ = 0;
+  }
+
   const std::string path_;
   int fd_;  // -1 once closed
   std::uint64_t size_;
+  std::uint64_t chunk_ = 0;         // preallocation step; 0: none
+  std::uint64_t reserved_end_ = 0;  // the file's length on disk once reserved
 };
 
 // Paths locked by this process. A std::mutex rather than absl::Mutex: it is
@@ -275,14 +307,14 @@ class PosixFileSystem final : public FileSystem {
   }
 
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
-    const int fd = OpenRetry(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND);
+    const int fd = OpenRetry(path, O_WRONLY | O_CREAT | O_TRUNC);
     if (fd < 0) return IoError("open", path, errno);
     return std::make_unique<PosixWritableFile>(path, fd, 0);
   }
 
   absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
       const std::string& path) override {
-    const int fd = OpenRetry(path, O_WRONLY | O_CREAT | O_APPEND);
+    const int fd = OpenRetry(path, O_WRONLY | O_CREAT);
     if (fd < 0) return IoError("open", path, errno);
     struct stat st;
     if (::fstat(fd, &st) != 0) {
