@@ -378,6 +378,8 @@ TEST_CASE("posix: preallocation runs the file's length ahead with zeros; Close t
   auto file = fs.NewWritableFile(p);
   REQUIRE_OK(file);
   (*file)->SetPreallocation(64 << 10);
+  CHECK(*fs.GetFileSize(p) == std::uint64_t{64} << 10);  // reserved before the first append
+  CHECK((*file)->Size() == 0);
   std::string data;
   for (int i = 0; i < 100; ++i) {
     const std::string piece(100, static_cast<char>('a' + i % 26));

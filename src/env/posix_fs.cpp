@@ -185,7 +185,12 @@ class PosixWritableFile final : public WritableFile {
     return absl::OkStatus();
   }
 
-  void SetPreallocation(std::uint64_t chunk_bytes) override { chunk_ = chunk_bytes; }
+  // The first chunk is reserved now, so that the first append (often a
+  // sync write someone waits for) does not pay for it.
+  void SetPreallocation(std::uint64_t chunk_bytes) override {
+    chunk_ = chunk_bytes;
+    if (chunk_ > 0 && fd_ >= 0 && reserved_end_ <= size_) Reserve(0);
+  }
 
   absl::Status Sync() override {
     if (fd_ < 0) return Closed();
