@@ -285,8 +285,13 @@ TEST_CASE("a WAL left with its preallocated zero tail (a crash) recovers every w
         wal_length_on_disk = std::max<std::uint64_t>(wal_length_on_disk, e.file_size());
     }
   }
-  // The image really has a zero tail: the WAL is reserved a MiB ahead.
-  CHECK(wal_length_on_disk >= (1u << 20));
+  // The image really has a zero tail: the WAL is reserved a MiB ahead
+  // (where the file system can reserve space at all).
+  if (test::CanPreallocate(f.temp.str())) {
+    CHECK(wal_length_on_disk >= (1u << 20));
+  } else {
+    WARN("this file system cannot reserve space: the WAL has no zero tail here");
+  }
   for (int round = 0; round < 2; ++round) {
     auto db = DB::Open(f.options, crash_image);
     REQUIRE_OK(db);

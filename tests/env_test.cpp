@@ -377,6 +377,10 @@ TEST_CASE("posix: preallocation runs the file's length ahead with zeros; Close t
   const std::string p = JoinPath(f.root, "000007.wal");
   auto file = fs.NewWritableFile(p);
   REQUIRE_OK(file);
+  if (!test::CanPreallocate(f.root)) {
+    WARN("this file system cannot reserve space: preallocation is a no-op here");
+    return;
+  }
   (*file)->SetPreallocation(64 << 10);
   CHECK(*fs.GetFileSize(p) == std::uint64_t{64} << 10);  // reserved before the first append
   CHECK((*file)->Size() == 0);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <string>
 
@@ -9,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "kv/env.hpp"
 
 // REQUIRE that a Status (or StatusOr) is OK, printing it if not.
 #define REQUIRE_OK(expr)                                               \
@@ -53,6 +55,25 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// True if files in `dir` of the POSIX file system honour
+// WritableFile::SetPreallocation (fallocate works there). Tests of the
+// reserved tail check it only where it can exist.
+inline bool CanPreallocate(const std::string& dir) {
+  const std::shared_ptr<FileSystem> fs = FileSystem::Default();
+  const std::string probe = dir + "/preallocation-probe";
+  bool reserved = false;
+  {
+    absl::StatusOr<std::unique_ptr<WritableFile>> f = fs->NewWritableFile(probe);
+    if (!f.ok()) return false;
+    (*f)->SetPreallocation(4096);
+    absl::StatusOr<std::uint64_t> size = fs->GetFileSize(probe);
+    reserved = size.ok() && *size == 4096;
+    (void)(*f)->Close();
+  }
+  (void)fs->RemoveFile(probe);
+  return reserved;
+}
 
 // Seed for randomized tests: KV_TEST_SEED from the environment, else fixed,
 // so failures reproduce. Printed by the tests that use it.
