@@ -22,21 +22,13 @@ using Entries = std::vector<std::pair<std::string, std::string>>;
 // alphabet, including 0x00 and 0xff bytes) and random values. Keys are
 // shorter than `max_key_len`.
 Entries RandomEntries(std::mt19937_64& rng, std::size_t n, std::size_t max_key_len = 12) {
-  const std::string alphabet(
-      "\x00\x01"
-      "abc\xfe\xff",
-      7);
-  std::vector<std::string> keys;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::string k;
-    const std::size_t len = rng() % max_key_len;
-    for (std::size_t j = 0; j < len; ++j) k.push_back(alphabet[rng() % alphabet.size()]);
-    keys.push_back(std::move(k));
-  }
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  const std::vector<std::string> keys = test::RandomSortedKeys(rng, n,
+                                                               std::string_view("\x00\x01"
+                                                                                "abc\xfe\xff",
+                                                                                7),
+                                                               max_key_len);
   Entries out;
-  for (auto& k : keys)
+  for (const std::string& k : keys)
     out.emplace_back(k, std::string(rng() % 20, static_cast<char>('A' + rng() % 26)));
   return out;
 }

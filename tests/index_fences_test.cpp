@@ -17,22 +17,14 @@
 namespace kv {
 namespace {
 
+// Keys of `common` plus up to 13 bytes of a 6-letter alphabet with 0x00 and 0xff.
 std::vector<std::string> RandomSortedKeys(std::mt19937_64& rng, std::size_t n,
                                           const std::string& common) {
-  const std::string alphabet(
-      "\x00\x01"
-      "ab\xfe\xff",
-      6);
-  std::vector<std::string> keys;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::string k = common;
-    const std::size_t len = rng() % 14;
-    for (std::size_t j = 0; j < len; ++j) k.push_back(alphabet[rng() % alphabet.size()]);
-    keys.push_back(std::move(k));
-  }
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  return keys;
+  return test::RandomSortedKeys(rng, n,
+                                std::string_view("\x00\x01"
+                                                 "ab\xfe\xff",
+                                                 6),
+                                14, common);
 }
 
 std::shared_ptr<const Block> BuildBlock(const std::vector<std::string>& keys, int interval) {

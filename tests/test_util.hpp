@@ -1,10 +1,13 @@
 // Helpers shared by kv's tests.
 #pragma once
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -55,6 +58,24 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// n random keys, sorted, duplicates dropped: `prefix` followed by up to
+// max_len - 1 bytes drawn from `alphabet` (a small alphabet gives many
+// shared prefixes and ties).
+inline std::vector<std::string> RandomSortedKeys(std::mt19937_64& rng, std::size_t n,
+                                                 std::string_view alphabet, std::size_t max_len,
+                                                 const std::string& prefix = "") {
+  std::vector<std::string> keys;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string k = prefix;
+    const std::size_t len = rng() % max_len;
+    for (std::size_t j = 0; j < len; ++j) k.push_back(alphabet[rng() % alphabet.size()]);
+    keys.push_back(std::move(k));
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
 
 // True if files in `dir` of the POSIX file system honour
 // WritableFile::SetPreallocation (fallocate works there). Tests of the

@@ -46,13 +46,9 @@ class ConcurrentBloomFilter {
 
   /// Adds a key by its hash (kv::BloomHash). Any thread.
   void AddHash(std::uint64_t hash) {
-    if (num_lines_ == 0) return;
-    std::uint64_t masks[kWordsPerLine];
-    detail::BloomLineMasks(hash, kNumProbes, masks);
-    std::atomic<std::uint64_t>* line = Line(hash);
-    for (std::size_t w = 0; w < kWordsPerLine; ++w) {
-      if (masks[w] != 0) line[w].fetch_or(masks[w], std::memory_order_relaxed);
-    }
+    ForEachTouchedWord(hash, [](Word& word, std::uint64_t mask) {
+      word.fetch_or(mask, std::memory_order_relaxed);
+    });
   }
 
   /// Like AddHash, for a caller that never adds from two threads at once
@@ -60,14 +56,10 @@ class ConcurrentBloomFilter {
   /// With a single adder no update can be lost, so each touched word gets a
   /// plain load and store instead of a locked read-modify-write.
   void AddHashSingleWriter(std::uint64_t hash) {
-    if (num_lines_ == 0) return;
-    std::uint64_t masks[kWordsPerLine];
-    detail::BloomLineMasks(hash, kNumProbes, masks);
-    std::atomic<std::uint64_t>* line = Line(hash);
-    for (std::size_t w = 0; w < kWordsPerLine; ++w) {
-      const std::uint64_t old = line[w].load(std::memory_order_relaxed);
-      if ((old | masks[w]) != old) line[w].store(old | masks[w], std::memory_order_relaxed);
-    }
+    ForEachTouchedWord(hash, [](Word& word, std::uint64_t mask) {
+      const std::uint64_t old = word.load(std::memory_order_relaxed);
+      if ((old | mask) != old) word.store(old | mask, std::memory_order_relaxed);
+    });
   }
 
   /// False if no key with this hash was added; true if one may have been.
@@ -91,6 +83,19 @@ class ConcurrentBloomFilter {
  private:
   static constexpr std::size_t kWordsPerLine = kBloomLineBytes / sizeof(std::uint64_t);
   static_assert(kWordsPerLine == 8, "detail::BloomLineMasks fills 8 words");
+
+  // Calls set(word, mask) for each word of the key's line that one of its
+  // probes falls in, with the bits to set there.
+  template <typename SetBits>
+  void ForEachTouchedWord(std::uint64_t hash, SetBits set) {
+    if (num_lines_ == 0) return;
+    std::uint64_t masks[kWordsPerLine];
+    detail::BloomLineMasks(hash, kNumProbes, masks);
+    std::atomic<std::uint64_t>* line = Line(hash);
+    for (std::size_t w = 0; w < kWordsPerLine; ++w) {
+      if (masks[w] != 0) set(line[w], masks[w]);
+    }
+  }
 
   std::atomic<std::uint64_t>* Line(std::uint64_t hash) const {
     return &words_[std::size_t{detail::BloomLineIndex(hash, num_lines_)} * kWordsPerLine];

@@ -80,10 +80,9 @@ class WritableFile {
   /// ahead of Size(), the reserved tail reading as zeros, so an append inside
   /// the reservation does not change the length and Sync has no length
   /// update to make durable: on ext4 a small append + fdatasync ran 1.6-1.8x
-  /// as often per second in a microbenchmark here. Only for formats that read trailing zeros as the end
-  /// (the log format does). Close trims the file back to Size(); after a
-  /// crash the zeros remain. A hint: the default, and file systems that
-  /// cannot reserve space, ignore it.
+  /// as often per second in a microbenchmark here. Only for formats that read trailing zeros as the
+  /// end (the log format does). Close trims the file back to Size(); after a crash the zeros
+  /// remain. A hint: the default, and file systems that cannot reserve space, ignore it.
   virtual void SetPreallocation(std::uint64_t chunk_bytes) { (void)chunk_bytes; }
 };
 
