@@ -87,25 +87,31 @@ BENCHMARK(BM_SkipListScan)->Unit(benchmark::kMillisecond);
 
 std::string_view AsView(const Key16& k) { return {k.data(), k.size()}; }
 
+// Arg 0: arenas of 4 KiB blocks; 1: huge page blocks (what a DB with a
+// memtable of 32 MiB or more uses).
+kv::ArenaBlocks BlocksArg(const benchmark::State& state) {
+  return state.range(0) == 0 ? kv::ArenaBlocks::kSmall : kv::ArenaBlocks::kHugePages;
+}
+
 // MemTable::Add of 1M random 16-byte keys with 100-byte values.
 void BM_MemTableAdd(benchmark::State& state) {
   const auto& keys = RandomKeys();
   const std::string value(100, 'v');
   for (auto _ : state) {
-    kv::MemTable mem;
+    kv::MemTable mem(0, BlocksArg(state));
     kv::SequenceNumber seq = 0;
     for (const Key16& k : keys) mem.Add(++seq, kv::ValueType::kValue, AsView(k), value);
     benchmark::DoNotOptimize(mem.ApproximateMemoryUsage());
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * keys.size()));
 }
-BENCHMARK(BM_MemTableAdd)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_MemTableAdd)->Unit(benchmark::kMillisecond)->Iterations(3)->Arg(0)->Arg(1);
 
 // MemTable::Get of random present keys in a 1M-entry memtable.
 void BM_MemTableGet(benchmark::State& state) {
   const auto& keys = RandomKeys();
   const std::string value(100, 'v');
-  kv::MemTable mem;
+  kv::MemTable mem(0, BlocksArg(state));
   kv::SequenceNumber seq = 0;
   for (const Key16& k : keys) mem.Add(++seq, kv::ValueType::kValue, AsView(k), value);
   std::mt19937_64 rng(7);
@@ -118,12 +124,12 @@ void BM_MemTableGet(benchmark::State& state) {
   if (found != static_cast<std::size_t>(state.iterations())) state.SkipWithError("missing key");
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
-BENCHMARK(BM_MemTableGet);
+BENCHMARK(BM_MemTableGet)->Arg(0)->Arg(1);
 
 // MemTable::Get of absent keys (a miss still walks the whole tower).
 void BM_MemTableGetMiss(benchmark::State& state) {
   const auto& keys = RandomKeys();
-  kv::MemTable mem;
+  kv::MemTable mem(0, BlocksArg(state));
   kv::SequenceNumber seq = 0;
   for (const Key16& k : keys) mem.Add(++seq, kv::ValueType::kValue, AsView(k), "v");
   std::mt19937_64 rng(8);
@@ -137,7 +143,7 @@ void BM_MemTableGetMiss(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
-BENCHMARK(BM_MemTableGetMiss);
+BENCHMARK(BM_MemTableGetMiss)->Arg(0)->Arg(1);
 
 }  // namespace
 

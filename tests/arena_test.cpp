@@ -1,8 +1,11 @@
 #include "kv/arena.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <random>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -66,7 +69,9 @@ TEST_CASE("Arena randomized allocations keep their contents", "[arena]") {
   const std::uint64_t seed = kv::test::TestSeed();
   INFO("seed " << seed);
   std::mt19937_64 rng(seed);
-  kv::Arena arena;
+  const kv::ArenaBlocks blocks = GENERATE(kv::ArenaBlocks::kSmall, kv::ArenaBlocks::kHugePages);
+  kv::Arena arena(blocks);
+  const std::size_t block = arena.block_size();
   std::vector<std::pair<char*, std::size_t>> allocs;
   std::size_t total = 0;
   for (std::size_t i = 0; i < 20000; ++i) {
@@ -76,7 +81,7 @@ TEST_CASE("Arena randomized allocations keep their contents", "[arena]") {
         n = 1 + rng() % 20000;  // large
         break;
       case 1:
-        n = kv::Arena::kBlockSize / 4 + (rng() % 3) - 1;  // around the threshold
+        n = block / 4 + (rng() % 3) - 1;  // around the threshold
         break;
       default:
         n = 1 + rng() % 64;
@@ -96,7 +101,7 @@ TEST_CASE("Arena randomized allocations keep their contents", "[arena]") {
   }
   CHECK(bad == 0);
   // Waste is bounded: small requests waste at most a quarter block per block.
-  CHECK(arena.MemoryUsage() < total * 2 + 64 * kv::Arena::kBlockSize);
+  CHECK(arena.MemoryUsage() < total * 2 + 64 * kv::Arena::kBlockSize + 2 * block);
 }
 
 TEST_CASE("Arena holds a 64 MiB allocation", "[arena]") {
@@ -127,4 +132,56 @@ TEST_CASE("Arena MemoryUsage is readable from another thread", "[arena]") {
   reader.join();
   CHECK(monotonic);
   CHECK(last_seen <= arena.MemoryUsage());
+}
+
+TEST_CASE("Arena huge page blocks: 2 MiB, aligned, advised, and carved like small ones",
+          "[arena]") {
+  kv::Arena arena(kv::ArenaBlocks::kHugePages);
+  const std::size_t kHuge = std::size_t{2} << 20;
+  REQUIRE(arena.block_size() == kHuge);
+  CHECK(arena.MemoryUsage() == 0);
+
+  char* first = arena.Allocate(100);
+  std::memset(first, 0x33, 100);
+  CHECK(reinterpret_cast<std::uintptr_t>(first) % kHuge == 0);  // one whole huge page
+  const std::size_t one_block = arena.MemoryUsage();
+  CHECK(one_block >= kHuge);
+  CHECK(one_block < kHuge + 64);
+  CHECK(arena.Allocate(28) == first + 100);
+
+#if defined(__linux__)
+  // The kernel records the advice as "hg" in the mapping's flags, whether or
+  // not it has a huge page to give right now.
+  const std::optional<std::string> flags = kv::test::SmapsField(first, "VmFlags");
+  if (flags.has_value()) {
+    INFO("VmFlags: " << *flags);
+    CHECK((" " + *flags + " ").find(" hg ") != std::string::npos);
+  }
+#endif
+
+  // Fill the block up to its last 4 KiB.
+  std::size_t used = 128;
+  while (used + 4096 < kHuge - 4096) {
+    std::memset(arena.Allocate(4096), 0x22, 4096);
+    used += 4096;
+  }
+  CHECK(arena.MemoryUsage() == one_block);
+  char* tail = arena.Allocate(8);
+  CHECK(tail == first + used);
+
+  // More than a quarter block that does not fit: its own exact-size block,
+  // not another 2 MiB, and the huge block keeps serving small requests.
+  char* large = arena.Allocate(kHuge / 4 + 1);
+  CHECK(arena.MemoryUsage() >= one_block + kHuge / 4 + 1);
+  CHECK(arena.MemoryUsage() < one_block + kHuge / 4 + 1 + 64);
+  std::memset(large, 0x11, kHuge / 4 + 1);
+  CHECK(arena.Allocate(8) == tail + 8);
+
+  // A small request that does not fit starts the next block, also aligned.
+  const std::size_t before_second = arena.MemoryUsage();
+  char* second = arena.Allocate(8192);
+  CHECK(reinterpret_cast<std::uintptr_t>(second) % kHuge == 0);
+  CHECK(arena.MemoryUsage() >= before_second + kHuge);
+  CHECK(arena.AllocateAligned(24) == second + 8192);
+  CHECK(std::all_of(first, first + 100, [](char c) { return c == 0x33; }));  // still there
 }

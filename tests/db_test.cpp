@@ -411,6 +411,32 @@ TEST_CASE("flush and properties", "[db]") {
   REQUIRE(prom.find("kv_writes_total 1") != std::string::npos);
 }
 
+// "Memtable bytes: N" from kv.stats.
+std::uint64_t MemTableBytes(DB& db) {
+  const std::string stats = db.GetProperty("kv.stats").value();
+  const std::string label = "Memtable bytes: ";
+  const std::size_t at = stats.find(label);
+  REQUIRE(at != std::string::npos);
+  return std::stoull(stats.substr(at + label.size()));
+}
+
+TEST_CASE("memtables of 32 MiB and up use huge page arenas, smaller ones 4 KiB blocks", "[db]") {
+  // One small Put: a huge page arena pair holds two 2 MiB blocks; a small
+  // one a few KiB (plus, in both, the memtable's bloom filter: 1/64 of it).
+  const std::size_t memtable_bytes = GENERATE(std::size_t{1} << 20, std::size_t{32} << 20);
+  INFO("memtable_bytes " << memtable_bytes);
+  DBFixture f(true, Options{.memtable_bytes = memtable_bytes});
+  auto db = f.Open();
+  REQUIRE_OK(db->Put("k", "v"));
+  const std::uint64_t arenas = MemTableBytes(*db) - memtable_bytes / 64;
+  if (memtable_bytes >= (std::size_t{32} << 20)) {
+    CHECK(arenas >= (std::uint64_t{4} << 20));
+  } else {
+    CHECK(arenas < (std::uint64_t{64} << 10));
+  }
+  CHECK(db->Get("k").value() == "v");
+}
+
 // Catch2 v2 assertions are not thread-safe: worker threads count failures
 // in atomics and the main thread checks them.
 TEST_CASE("many threads write and read concurrently", "[db][concurrency]") {

@@ -319,22 +319,10 @@ int InChild(Fn fn) {
 }
 
 // The resident set size, in KiB, of the mapping of this process that
-// contains `address` (from /proc/self/smaps); -1 if not found.
+// contains `address`; -1 if not found.
 long MappingRssKib(const void* address) {
-  std::ifstream smaps("/proc/self/smaps");
-  const auto target = reinterpret_cast<std::uintptr_t>(address);
-  std::string line;
-  bool inside = false;
-  while (std::getline(smaps, line)) {
-    unsigned long long lo = 0, hi = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) {
-      inside = lo <= target && target < hi;
-      continue;
-    }
-    long kib = 0;
-    if (inside && std::sscanf(line.c_str(), "Rss: %ld kB", &kib) == 1) return kib;
-  }
-  return -1;
+  const std::optional<std::string> rss = test::SmapsField(address, "Rss");
+  return rss.has_value() ? std::stol(*rss) : -1;
 }
 
 TEST_CASE("posix: Read on a mapped file preads and leaves the mapping alone", "[env][posix]") {

@@ -263,7 +263,8 @@ TEST_CASE("MemTable keys of 64 KiB and more", "[memtable]") {
 }
 
 TEST_CASE("MemTable 64 MiB value", "[memtable]") {
-  MemTable mem;
+  const kv::ArenaBlocks blocks = GENERATE(kv::ArenaBlocks::kSmall, kv::ArenaBlocks::kHugePages);
+  MemTable mem(0, blocks);
   std::string big(std::size_t{64} << 20, 'x');
   big.front() = 'a';
   big.back() = 'z';
@@ -305,7 +306,9 @@ TEST_CASE("MemTable randomized against a std::map model", "[memtable]") {
   std::map<std::string, Val, Cmp> model;
   // Without a bloom filter, with a tiny saturated one, and a real one.
   const std::size_t bloom_bytes = GENERATE(std::size_t{0}, std::size_t{64}, std::size_t{1} << 16);
-  MemTable mem(bloom_bytes);
+  // Arenas of 4 KiB blocks and of huge page blocks.
+  const kv::ArenaBlocks blocks = GENERATE(kv::ArenaBlocks::kSmall, kv::ArenaBlocks::kHugePages);
+  MemTable mem(bloom_bytes, blocks);
 
   auto random_key = [&] {
     // A small alphabet with NULs so keys collide and share prefixes.
@@ -391,7 +394,9 @@ TEST_CASE("MemTable randomized against a std::map model", "[memtable]") {
 TEST_CASE("MemTable Get and iterate while one writer adds", "[memtable][concurrency]") {
   // Without a bloom filter, with a tiny saturated one, and a real one.
   const std::size_t bloom_bytes = GENERATE(std::size_t{0}, std::size_t{64}, std::size_t{1} << 16);
-  MemTable mem(bloom_bytes);
+  // Arenas of 4 KiB blocks and of huge page blocks.
+  const kv::ArenaBlocks blocks = GENERATE(kv::ArenaBlocks::kSmall, kv::ArenaBlocks::kHugePages);
+  MemTable mem(bloom_bytes, blocks);
   constexpr int kKeys = 1000;
   std::atomic<kv::SequenceNumber> published{0};
   std::atomic<bool> stop{false};

@@ -2,8 +2,12 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -94,6 +98,30 @@ inline bool CanPreallocate(const std::string& dir) {
   }
   (void)fs->RemoveFile(probe);
   return reserved;
+}
+
+// The value of `field` (e.g. "Rss", "VmFlags") in /proc/self/smaps for the
+// mapping that contains `address`, without the "Field:" label and leading
+// blanks; nullopt if there is no such mapping or field (or no /proc).
+inline std::optional<std::string> SmapsField(const void* address, std::string_view field) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto target = reinterpret_cast<std::uintptr_t>(address);
+  const std::string label = std::string(field) + ":";
+  std::string line;
+  bool inside = false;
+  while (std::getline(smaps, line)) {
+    unsigned long long lo = 0, hi = 0;
+    // Mapping header lines ("lo-hi perms ...") have their first ':' after a blank.
+    if (std::sscanf(line.c_str(), "%llx-%llx ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) {
+      inside = lo <= target && target < hi;
+      continue;
+    }
+    if (inside && line.starts_with(label)) {
+      const std::size_t start = line.find_first_not_of(' ', label.size());
+      return start == std::string::npos ? std::string() : line.substr(start);
+    }
+  }
+  return std::nullopt;
 }
 
 // Seed for randomized tests: KV_TEST_SEED from the environment, else fixed,

@@ -145,8 +145,14 @@ class MemTable {
   /// `bloom_bytes` > 0 gives the memtable a bloom filter of that size over
   /// its user keys: a Get for an absent key then usually skips the skiplist
   /// search. The filter's bytes count in ApproximateMemoryUsage.
-  explicit MemTable(std::size_t bloom_bytes = 0)
-      : table_(detail::MemTableKeyComparator{}, &arena_), bloom_(bloom_bytes) {}
+  /// `blocks` picks the arenas' blocks: ArenaBlocks::kHugePages makes
+  /// searches in a large memtable cheaper (see arena.hpp) but rounds memory
+  /// use up to 2 MiB per arena, so it suits memtables of tens of MiB.
+  explicit MemTable(std::size_t bloom_bytes = 0, ArenaBlocks blocks = ArenaBlocks::kSmall)
+      : arena_(blocks),
+        value_arena_(blocks),
+        table_(detail::MemTableKeyComparator{}, &arena_),
+        bloom_(bloom_bytes) {}
   MemTable(const MemTable&) = delete;
   MemTable& operator=(const MemTable&) = delete;
 
