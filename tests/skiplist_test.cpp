@@ -1,10 +1,12 @@
 #include "kv/skiplist.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <random>
 #include <set>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -65,20 +67,15 @@ TEST_CASE("SkipList single key and both ends", "[skiplist]") {
   CHECK(it.key() == 7);
 }
 
-TEST_CASE("SkipList randomized against std::set", "[skiplist]") {
-  const std::uint64_t seed = kv::test::TestSeed();
-  INFO("seed " << seed);
-  std::mt19937_64 rng(seed);
-  kv::Arena arena;
-  List list(U64Cmp{}, &arena, seed);
-  std::set<std::uint64_t> model;
-  const int kN = 20000;
-  const std::uint64_t kRange = 50000;
-  for (int i = 0; i < kN; ++i) {
-    const std::uint64_t k = rng() % kRange;
-    if (model.insert(k).second) list.Insert(k);
-  }
-  for (std::uint64_t k = 0; k < kRange; ++k) {
+namespace {
+
+// Checks `list` against `model` (keys below `range`): Contains for every
+// key, full scans both ways, and random Seeks with a few steps each way.
+// Contains and Seek descend through the upper levels, so a node linked out
+// of order at any level shows up here.
+void CheckMatchesModel(const List& list, const std::set<std::uint64_t>& model, std::uint64_t range,
+                       std::mt19937_64& rng) {
+  for (std::uint64_t k = 0; k < range; ++k) {
     if (list.Contains(k) != (model.count(k) == 1)) FAIL("Contains mismatch at " << k);
   }
 
@@ -103,7 +100,7 @@ TEST_CASE("SkipList randomized against std::set", "[skiplist]") {
 
   // Seek to random targets, then step a little both ways.
   for (int i = 0; i < 2000; ++i) {
-    const std::uint64_t target = rng() % (kRange + 10);
+    const std::uint64_t target = rng() % (range + 10);
     it.Seek(target);
     auto m = model.lower_bound(target);
     if (m == model.end()) {
@@ -130,6 +127,68 @@ TEST_CASE("SkipList randomized against std::set", "[skiplist]") {
       --m;
     }
   }
+}
+
+}  // namespace
+
+TEST_CASE("SkipList randomized against std::set", "[skiplist]") {
+  const std::uint64_t seed = kv::test::TestSeed();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  kv::Arena arena;
+  List list(U64Cmp{}, &arena, seed);
+  std::set<std::uint64_t> model;
+  const int kN = 20000;
+  const std::uint64_t kRange = 50000;
+  for (int i = 0; i < kN; ++i) {
+    const std::uint64_t k = rng() % kRange;
+    if (model.insert(k).second) list.Insert(k);
+  }
+  CheckMatchesModel(list, model, kRange, rng);
+}
+
+// Insert orders that do and do not fit the writer's cached splice (each
+// key right after the previous one), and that switch between the two.
+TEST_CASE("SkipList insert orders: ascending, descending, runs and interleaved streams",
+          "[skiplist]") {
+  const std::uint64_t seed = kv::test::TestSeed();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  constexpr std::uint64_t kRange = 30000;
+  std::vector<std::uint64_t> order;
+  const std::string pattern =
+      GENERATE(as<std::string>{}, "ascending", "descending", "ascending runs from random starts",
+               "two interleaved ascending streams", "ascending with gaps filled later");
+  INFO("pattern: " << pattern);
+  if (pattern == "ascending") {
+    for (std::uint64_t k = 0; k < kRange; ++k) order.push_back(k);
+  } else if (pattern == "descending") {
+    for (std::uint64_t k = kRange; k-- > 0;) order.push_back(k);
+  } else if (pattern == "ascending runs from random starts") {
+    while (order.size() < kRange / 2) {
+      const std::uint64_t start = rng() % kRange;
+      const std::uint64_t len = 1 + rng() % 64;
+      for (std::uint64_t k = start; k < std::min(kRange, start + len); ++k) order.push_back(k);
+    }
+  } else if (pattern == "two interleaved ascending streams") {
+    for (std::uint64_t k = 0; k < kRange / 2; ++k) {
+      order.push_back(k);
+      order.push_back(kRange / 2 + k);
+    }
+  } else {  // every third key first, then the two between each pair, ascending
+    for (std::uint64_t k = 0; k < kRange; k += 3) order.push_back(k);
+    for (std::uint64_t k = 0; k < kRange; ++k) {
+      if (k % 3 != 0) order.push_back(k);
+    }
+  }
+
+  kv::Arena arena;
+  List list(U64Cmp{}, &arena, seed);
+  std::set<std::uint64_t> model;
+  for (std::uint64_t k : order) {
+    if (model.insert(k).second) list.Insert(k);
+  }
+  CheckMatchesModel(list, model, kRange, rng);
 }
 
 TEST_CASE("SkipList arena grows with inserts", "[skiplist]") {

@@ -41,7 +41,16 @@
 ///    raises it (relaxed) before linking a taller node. A reader that sees the
 ///    new height early finds null in the head's new levels and simply drops
 ///    down; one that sees the old height starts lower. Either is correct.
-/// 6. The random generator and the search scratch belong to the writer.
+/// 6. The random generator and the splice (below) belong to the writer.
+/// 7. The splice is where the last inserted key went: splice_[l] is its node
+///    at each level it reached, and above that the node it was linked after
+///    (head_ where none). Only the writer links nodes, so this stays true
+///    until the next Insert. It makes a sorted run of inserts cheap: a key
+///    that fits between splice_[0] and its successor fits between splice_[l]
+///    and its level-l successor at every level, because that successor is
+///    also after splice_[0] (it was after the last key when that key was
+///    placed) and is on level 0, so it is not before splice_[0]'s successor.
+///    Checking level 0 therefore checks the whole splice.
 #pragma once
 
 #include <array>
@@ -71,7 +80,10 @@ class SkipList {
   /// `seed` seeds the height generator (any value works).
   explicit SkipList(Comparator cmp, Arena* arena, std::uint64_t seed = 0x5eed1e55cafef00dULL)
       : compare_(cmp), arena_(arena), head_(NewNode(Key{}, kMaxHeight)), rng_state_(seed | 1) {
-    for (int i = 0; i < kMaxHeight; ++i) head_->SetNextRelaxed(i, nullptr);
+    for (int i = 0; i < kMaxHeight; ++i) {
+      head_->SetNextRelaxed(i, nullptr);
+      splice_[i] = head_;
+    }
   }
   SkipList(const SkipList&) = delete;
   SkipList& operator=(const SkipList&) = delete;
@@ -79,11 +91,16 @@ class SkipList {
   /// Inserts `key`.
   /// REQUIRES: no key comparing equal to `key` is in the list.
   /// REQUIRES: external synchronization with other Insert calls.
+  /// A key that lands right after the previously inserted one (ascending
+  /// inserts: sequence numbers, time stamps, a sorted load) costs two
+  /// comparisons instead of a search.
   void Insert(const Key& key) {
-    Node* prev[kMaxHeight];
-    Node* x = FindGreaterOrEqual(key, prev);
-    assert(x == nullptr || compare_(x->key, key) != 0);
-    (void)x;
+    Node** const prev = splice_;
+    if (!SpliceFits(key)) {
+      Node* x = FindGreaterOrEqual(key, prev);
+      assert(x == nullptr || compare_(x->key, key) != 0);
+      (void)x;
+    }
 
     const int height = RandomHeight();
     const int old_height = GetMaxHeight();
@@ -93,12 +110,13 @@ class SkipList {
       max_height_.store(height, std::memory_order_relaxed);
     }
 
-    x = NewNode(key, height);
+    Node* const x = NewNode(key, height);
     for (int i = 0; i < height; ++i) {
       // Only the writer stores these, so relaxed reads of its own writes are fine;
       // the release in SetNext publishes x (invariant 3).
       x->SetNextRelaxed(i, prev[i]->NextRelaxed(i));
       prev[i]->SetNext(i, x);
+      prev[i] = x;  // the splice for a key just after x (invariant 7)
     }
   }
 
@@ -235,6 +253,15 @@ class SkipList {
     }
   }
 
+  // True if `key` belongs right after the last inserted key (invariant 7):
+  // then splice_ is already the search result for it at every level.
+  bool SpliceFits(const Key& key) const {
+    Node* const before = splice_[0];
+    if (before != head_ && compare_(before->key, key) >= 0) return false;
+    Node* const after = before->NextRelaxed(0);  // writer-only: its own stores
+    return after == nullptr || compare_(after->key, key) > 0;
+  }
+
   // The last node with key < `key`, or head_ if there is none.
   Node* FindLessThan(const Key& key) const {
     Node* x = head_;
@@ -271,6 +298,7 @@ class SkipList {
   Node* const head_;                // sentinel; its key is never compared
   std::atomic<int> max_height_{1};  // invariant 5
   std::uint64_t rng_state_;         // writer-only
+  Node* splice_[kMaxHeight];        // writer-only (invariants 6 and 7)
 };
 
 }  // namespace kv
