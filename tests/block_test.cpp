@@ -83,6 +83,28 @@ void CheckBlock(const Entries& model, int restart_interval, bool borrowed = fals
   REQUIRE_FALSE(it.Valid());
   REQUIRE_OK(it.status());
 
+  // A random walk of mixed moves: Prev right after Next, Seek or SeekToLast
+  // must never step back through entries remembered for another position.
+  std::mt19937_64 rng(model.size() * 31 + static_cast<std::size_t>(restart_interval));
+  std::size_t at = model.size();  // where the model says `it` is (size: invalid)
+  for (int step = 0; step < 3000 && !model.empty(); ++step) {
+    const std::uint64_t move = rng() % 10;
+    if (at == model.size() || move == 0) {
+      at = rng() % model.size();
+      it.Seek(model[at].first);
+    } else if (move == 1) {
+      it.SeekToLast();
+      at = model.size() - 1;
+    } else if (move < 6) {
+      it.Prev();
+      at = at == 0 ? model.size() : at - 1;
+    } else {
+      it.Next();
+      ++at;
+    }
+    ExpectAt(it, model, at);
+  }
+
   // Seek targets: every key, and keys just before/after/between them.
   std::vector<std::string> targets = {"", std::string(20, '\xff')};
   for (const auto& [k, v] : model) {

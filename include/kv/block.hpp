@@ -33,6 +33,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -273,8 +274,7 @@ class BlockIter final : public Iterator {
   void SeekToLast() override {
     if (!status_.ok()) return;
     if (!SeekToRestartPoint(num_restarts_ - 1)) return;
-    while (ParseNextKey() && NextEntryOffset() < restarts_) {
-    }
+    ScanIntervalUpTo(restarts_);
   }
 
   void Seek(std::string_view target) override {
@@ -337,8 +337,12 @@ class BlockIter final : public Iterator {
     return restart_index_;
   }
 
+  /// Entries have no back links, so the first Prev into a restart interval
+  /// decodes it from its restart point and remembers its entries; further
+  /// Prevs within it are then a step back in that list, not a new scan.
   void Prev() override {
     assert(Valid());
+    if (StepBackInInterval()) return;
     const std::uint32_t original = current_;
     // Back up to the restart point before the current entry.
     while (RestartPoint(restart_index_) >= original) {
@@ -349,15 +353,43 @@ class BlockIter final : public Iterator {
       --restart_index_;
     }
     if (!SeekToRestartPoint(restart_index_)) return;
-    // Scan forward to the entry just before `original`.
-    while (ParseNextKey() && NextEntryOffset() < original) {
-    }
+    ScanIntervalUpTo(original);
   }
 
  private:
   std::uint32_t RestartPoint(std::uint32_t i) const {
     assert(i < num_restarts_);
     return DecodeFixed32(data_ + restarts_ + std::size_t{i} * sizeof(std::uint32_t));
+  }
+
+  // From just before a restart point, parses forward to the last entry that
+  // starts before `limit`, remembering every entry on the way (for Prev).
+  void ScanIntervalUpTo(std::uint32_t limit) {
+    interval_.clear();
+    interval_keys_.clear();
+    while (ParseNextKey()) {
+      interval_.push_back({current_, static_cast<std::uint32_t>(interval_keys_.size()),
+                           static_cast<std::uint32_t>(key_.size()),
+                           static_cast<std::uint32_t>(value_.size())});
+      interval_keys_.append(key_);
+      if (NextEntryOffset() >= limit) return;
+    }
+  }
+
+  // Prev within the entries ScanIntervalUpTo remembered, if the current
+  // entry is the last of them (any other move since leaves it elsewhere;
+  // an entry's remembered key and value depend only on the block, so a
+  // list found this way is never stale). False if Prev must scan.
+  bool StepBackInInterval() {
+    if (interval_.size() < 2 || interval_.back().offset != current_) return false;
+    interval_.pop_back();
+    const IntervalEntry& e = interval_.back();
+    // An entry is its header, then the key suffix, then the value, which
+    // ends where the next entry (the one just left) begins.
+    value_ = std::string_view(data_ + current_ - e.value_size, e.value_size);
+    current_ = e.offset;
+    key_ = std::string_view(interval_keys_.data() + e.key_start, e.key_size);
+    return true;
   }
 
   std::uint32_t NextEntryOffset() const {
@@ -474,6 +506,16 @@ class BlockIter final : public Iterator {
   std::string_view value_;
   KeyScratch key_scratch_;
   absl::Status status_;
+  // The entries of one restart interval up to the current one, as the last
+  // Prev or SeekToLast decoded them (keys whole, in interval_keys_).
+  struct IntervalEntry {
+    std::uint32_t offset;     // of the entry in the block
+    std::uint32_t key_start;  // in interval_keys_
+    std::uint32_t key_size;
+    std::uint32_t value_size;  // the value ends where the next entry starts
+  };
+  std::vector<IntervalEntry> interval_;
+  std::string interval_keys_;
 };
 
 }  // namespace kv
