@@ -6,7 +6,8 @@
 // Forward movement leaves the inner iterator AT the entry yielded. Reverse
 // movement leaves the inner iterator just BEFORE all entries of the yielded
 // key, with the key and value saved in saved_key_ / saved_value_ (the inner
-// entries cannot be viewed any more). Changing direction re-seeks.
+// entries cannot be viewed any more). Changing direction re-seeks. Either
+// way key_/value_ view the yielded entry.
 //
 // The iterator owns whatever keeps its sources alive (memtables, the table
 // version) through `pins`.
@@ -37,12 +38,8 @@ class DBIterator final : public Iterator {
   }
 
   bool Valid() const override { return valid_; }
-  std::string_view key() const override {
-    return forward_ ? ExtractUserKey(inner_->key()) : std::string_view(saved_key_);
-  }
-  std::string_view value() const override {
-    return forward_ ? UserValue(inner_->key(), inner_->value()) : std::string_view(saved_value_);
-  }
+  std::string_view key() const override { return key_; }
+  std::string_view value() const override { return value_; }
   absl::Status status() const override { return status_.ok() ? inner_->status() : status_; }
 
   void SeekToFirst() override {
@@ -150,7 +147,10 @@ class DBIterator final : public Iterator {
       if (k.sequence <= read_sequence_) {
         if (skipping && k.user_key == std::string_view(saved_key_)) {
           // an older version of a key already decided
-        } else if (IsLive(k, inner_->value())) {
+        } else if (const std::string_view stored = inner_->value(); IsLive(k, stored)) {
+          // Views into inner_'s entry, which stays put until the next move.
+          key_ = k.user_key;
+          value_ = UserValue(inner_->key(), stored);
           valid_ = true;
           return;
         } else {
@@ -192,6 +192,8 @@ class DBIterator final : public Iterator {
         inner_->Prev();
       }
       if (have_value) {
+        key_ = saved_key_;
+        value_ = saved_value_;
         valid_ = true;
         return;
       }
@@ -205,6 +207,11 @@ class DBIterator final : public Iterator {
   std::vector<std::shared_ptr<const void>> pins_;
   bool valid_ = false;
   bool forward_ = true;
+  // The yielded entry, set whenever valid_ becomes true: views into inner_'s
+  // current entry (forward) or into saved_key_/saved_value_ (reverse). Kept
+  // so key() and value() need not walk down the iterator stack each call.
+  std::string_view key_;
+  std::string_view value_;
   std::string saved_key_;
   std::string saved_value_;
   std::string seek_key_;
