@@ -81,3 +81,19 @@ TEST_CASE("CompareInternalKeys: user key ascending, then newest first", "[intern
 
 }  // namespace
 }  // namespace kv
+
+TEST_CASE("InlineInternalKey encodes like MakeInternalKey, inline and on the heap",
+          "[internal_key]") {
+  const std::size_t inline_user_bytes = kv::InlineInternalKey::kInlineBytes - kv::kTrailerBytes;
+  for (std::size_t len : {std::size_t{0}, std::size_t{1}, std::size_t{16}, inline_user_bytes,
+                          inline_user_bytes + 1, std::size_t{5000}}) {
+    INFO("user key bytes " << len);
+    std::string user_key(len, '\0');
+    for (std::size_t i = 0; i < len; ++i) user_key[i] = static_cast<char>(i * 37 + 11);
+    const kv::InlineInternalKey k(user_key, 123456789, kv::ValueType::kValueWithExpiry);
+    CHECK(k.view() == kv::MakeInternalKey(user_key, 123456789, kv::ValueType::kValueWithExpiry));
+    const auto* object = reinterpret_cast<const char*>(&k);
+    const bool inside = k.view().data() >= object && k.view().data() < object + sizeof(k);
+    CHECK(inside == (len <= inline_user_bytes));  // inline exactly when it fits
+  }
+}

@@ -24,6 +24,8 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -72,6 +74,38 @@ inline std::string MakeInternalKey(std::string_view user_key, SequenceNumber seq
   AppendInternalKey(&k, user_key, seq, type);
   return k;
 }
+
+/// An internal key encoded into the object itself for user keys up to
+/// kInlineBytes - kTrailerBytes long (on the heap beyond that): what a point
+/// lookup seeks with, without allocating. Not copyable: view() points into it.
+class InlineInternalKey {
+ public:
+  /// Room for the user key and the trailer before the heap is used.
+  static constexpr std::size_t kInlineBytes = 128;
+
+  /// Encodes (user_key, seq, type).
+  InlineInternalKey(std::string_view user_key, SequenceNumber seq, ValueType type) {
+    const std::size_t n = user_key.size() + kTrailerBytes;
+    char* p = inline_;
+    if (n > kInlineBytes) {
+      heap_ = std::make_unique_for_overwrite<char[]>(n);
+      p = heap_.get();
+    }
+    if (!user_key.empty()) std::memcpy(p, user_key.data(), user_key.size());
+    EncodeFixed64(p + user_key.size(), PackTrailer(seq, type));
+    view_ = std::string_view(p, n);
+  }
+  InlineInternalKey(const InlineInternalKey&) = delete;
+  InlineInternalKey& operator=(const InlineInternalKey&) = delete;
+
+  /// The encoded internal key; valid while this object lives.
+  std::string_view view() const { return view_; }
+
+ private:
+  char inline_[kInlineBytes];
+  std::unique_ptr<char[]> heap_;
+  std::string_view view_;
+};
 
 /// A decoded internal key; user_key views the encoded bytes.
 struct ParsedInternalKey {

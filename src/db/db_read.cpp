@@ -73,14 +73,14 @@ absl::Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::
   // Tables. The seek key sorts before every version of `key` visible at
   // `sequence`, so the first entry at or after it with the same user key is
   // the newest visible version in that table.
-  const std::string seek_key = MakeInternalKey(key, sequence, kValueTypeForSeek);
+  const InlineInternalKey seek_key(key, sequence, kValueTypeForSeek);  // no allocation
   enum class State { kNotInTable, kFound, kDeleted, kCorrupt } state = State::kNotInTable;
   absl::Status io;
   sources.version->ForEachFileContaining(key, [&](int /*level*/, const FileRef& file) {
     state = State::kNotInTable;
     TableCache::FilterVerdict verdict = TableCache::FilterVerdict::kNoFilter;
     io = table_cache_->Get(
-        options, *file, seek_key,
+        options, *file, seek_key.view(),
         [&](std::string_view ikey, std::string_view stored) {
           ParsedInternalKey parsed;
           if (!ParseInternalKey(ikey, &parsed)) {
