@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "kv/db.hpp"
 #include "test_util.hpp"
 
@@ -435,6 +436,58 @@ TEST_CASE("memtables of 32 MiB and up use huge page arenas, smaller ones 4 KiB b
     CHECK(arenas < (std::uint64_t{64} << 10));
   }
   CHECK(db->Get("k").value() == "v");
+}
+
+// "N sync groups gathered" from kv.stats.
+std::uint64_t SyncGroupsGathered(DB& db) {
+  const std::string stats = db.GetProperty("kv.stats").value();
+  const std::size_t end = stats.find(" sync groups gathered");
+  REQUIRE(end != std::string::npos);
+  const std::size_t start = stats.rfind(' ', end - 1) + 1;
+  return std::stoull(stats.substr(start, end - start));
+}
+
+// A clock that takes 100 us to read the monotonic time. The leader reads it
+// around each WAL sync, so every sync (in memory: instant) lasts and
+// measures like a disk's, and concurrent writers queue up behind it.
+class SlowSyncClock final : public Clock {
+ public:
+  std::uint64_t NowMicros() override { return Clock::Default()->NowMicros(); }
+  std::uint64_t MonotonicMicros() override {
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+    return Clock::Default()->MonotonicMicros();
+  }
+  void SleepForMicros(std::uint64_t micros) override { Clock::Default()->SleepForMicros(micros); }
+};
+
+TEST_CASE("sync writers: a lone one never waits, concurrent ones gather into groups",
+          "[db][concurrency]") {
+  DBFixture f(true, Options{.clock = std::make_shared<SlowSyncClock>()});
+  auto db = f.Open();
+  const WriteOptions sync{.sync = true};
+  // One thread: nobody else is in flight, so no leader waits (no latency
+  // is added to a lone writer).
+  for (int i = 0; i < 50; ++i) REQUIRE_OK(db->Put(sync, "solo" + std::to_string(i), "v"));
+  CHECK(SyncGroupsGathered(*db) == 0);
+
+  // Eight threads of back-to-back sync writes: a leader that finds fewer
+  // queued than the last group had waits for them (briefly) at least once.
+  constexpr int kThreads = 8, kPerThread = 40;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        if (!db->Put(sync, absl::StrCat("t", t, "-", i), "v").ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(failures == 0);
+  CHECK(SyncGroupsGathered(*db) > 0);
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) CHECK(db->Get(absl::StrCat("t", t, "-", i)).ok());
+  }
 }
 
 // Catch2 v2 assertions are not thread-safe: worker threads count failures

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cassert>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -102,6 +103,17 @@ class CondVar {
     cv_.wait(l);
     l.release();  // the caller keeps holding mu
     mu->owner_ = std::this_thread::get_id();
+  }
+  /// Like Wait, but gives up at `deadline`: true if it returned because the
+  /// deadline passed, false if woken (perhaps spuriously) before.
+  bool WaitUntil(Mutex* mu, std::chrono::steady_clock::time_point deadline) {
+    mu->AssertHeld();
+    mu->owner_ = std::thread::id();
+    std::unique_lock<std::mutex> l(mu->mu_, std::adopt_lock);
+    const bool timed_out = cv_.wait_until(l, deadline) == std::cv_status::timeout;
+    l.release();  // the caller keeps holding mu
+    mu->owner_ = std::this_thread::get_id();
+    return timed_out;
   }
   /// Wakes one waiter, if any.
   void Signal() { cv_.notify_one(); }

@@ -117,6 +117,10 @@ class DBImpl final : public DB {
   // --- write path (db_write.cpp) ---
   // Makes sure mem_ has room for a write, switching memtables or stalling.
   [[nodiscard]] absl::Status MakeRoomForWriteLocked(bool force) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A sync leader with fewer writers queued than were in flight at the last
+  // sync waits briefly for them: the members of the previous group are on
+  // their way back, and one sync for all costs what one sync for half does.
+  void GatherSyncGroupLocked(Writer* leader) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Merges the batches of the writers at the front of the queue (starting
   // with the leader's) into group_batch_; returns the last writer included.
   Writer* BuildGroupLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -216,6 +220,12 @@ class DBImpl final : public DB {
   std::optional<absl::Status> bg_error_to_report_ ABSL_GUARDED_BY(mu_);
   // The leader's scratch batch for merging a group (leader-only, like wal_).
   WriteBatch group_batch_;
+  // Sync group gathering (GatherSyncGroupLocked): the writers in flight when
+  // the last sync group finished (its members plus those queued behind it),
+  // how long its WAL sync took, and whether a leader is waiting for them.
+  std::size_t sync_writers_in_flight_ ABSL_GUARDED_BY(mu_) = 1;
+  std::uint64_t last_wal_sync_micros_ ABSL_GUARDED_BY(mu_) = 0;
+  bool leader_gathering_ ABSL_GUARDED_BY(mu_) = false;
 
   // --- background work (db_flush.cpp) ---
   std::unique_ptr<TableCache> table_cache_;

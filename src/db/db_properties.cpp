@@ -56,11 +56,13 @@ std::string DBImpl::StatsString() {
                   " entries: ", g(st.puts), " puts, ", g(st.deletes), " deletes), ", user_bytes,
                   " user bytes, ", g(st.write_errors), " failed\n");
   const std::uint64_t records = g(st.wal_records);
-  absl::StrAppendFormat(&out, "WAL: %d records, %d bytes, %d syncs, %.2f writers per group\n",
-                        records, g(st.wal_bytes), g(st.wal_syncs),
-                        records == 0 ? 0.0
-                                     : static_cast<double>(g(st.group_commit_writers)) /
-                                           static_cast<double>(records));
+  absl::StrAppendFormat(
+      &out,
+      "WAL: %d records, %d bytes, %d syncs, %.2f writers per group, %d sync groups gathered\n",
+      records, g(st.wal_bytes), g(st.wal_syncs),
+      records == 0 ? 0.0
+                   : static_cast<double>(g(st.group_commit_writers)) / static_cast<double>(records),
+      g(st.sync_gathers));
   absl::StrAppend(&out, "Reads: ", g(st.gets), " gets (", g(st.get_hits), " found), ",
                   g(st.iterators_created), " iterators\n");
   absl::StrAppend(&out, "Flushes: ", g(st.flushes), " (", g(st.flush_bytes_written),
@@ -101,6 +103,9 @@ std::string DBImpl::PrometheusText() {
   out.Counter("wal_records_total", "WAL records (one per write group).", g(st.wal_records));
   out.Counter("wal_bytes_total", "Bytes appended to WALs.", g(st.wal_bytes));
   out.Counter("wal_syncs_total", "fdatasync calls on WAL files.", g(st.wal_syncs));
+  out.Counter("sync_group_gathers_total",
+              "Sync write leaders that waited briefly for the writers of the last group.",
+              g(st.sync_gathers));
   out.Counter("group_commit_writers_total",
               "Writers served by group commits (divide by wal_records_total for group size).",
               g(st.group_commit_writers));

@@ -60,6 +60,7 @@ struct DBStats {
   Counter wal_bytes{};             // bytes appended to WALs
   Counter wal_syncs{};             // fdatasync calls on WALs
   Counter group_commit_writers{};  // writers served by group leaders (sum of group sizes)
+  Counter sync_gathers{};          // sync leaders that waited for their group to gather
   // Histogram of write-group sizes (writers per WAL record): group_size[i]
   // counts groups of size <= kGroupSizeBounds[i] (and > the previous bound);
   // the last slot counts larger groups.

@@ -7,6 +7,7 @@
 // the group into the memtable, publishes the sequence range to readers, and
 // wakes the members with the common status.
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -78,12 +79,15 @@ absl::Status DBImpl::Write(const WriteOptions& options, const WriteBatch& user_b
 
   kv::MutexLock l(&mu_);
   writers_.push_back(&w);
+  if (leader_gathering_) writers_.front()->cv.Signal();  // one more for its group
   while (!w.done && &w != writers_.front()) w.cv.Wait(&mu_);
   if (w.done) return w.status;
 
   // This thread is the leader.
   absl::Status s = MakeRoomForWriteLocked(/*force=*/false);
   Writer* last = &w;
+  if (s.ok() && w.sync) GatherSyncGroupLocked(&w);
+  std::uint64_t sync_micros = 0;
   if (s.ok()) {
     last = BuildGroupLocked();
     WriteBatch* group = &group_batch_;
@@ -110,7 +114,9 @@ absl::Status DBImpl::Write(const WriteOptions& options, const WriteBatch& user_b
       if (sync_dir) s = fs_->SyncDir(dir_);
       if (s.ok()) s = wal_->AddRecord(contents);
       if (s.ok() && sync) {
+        const std::uint64_t start = clock_->MonotonicMicros();
         s = wal_->Sync();
+        sync_micros = clock_->MonotonicMicros() - start;
         DBStats::Add(stats_.wal_syncs);
       }
       BatchCounts counts;
@@ -138,15 +144,21 @@ absl::Status DBImpl::Write(const WriteOptions& options, const WriteBatch& user_b
     }
   }
 
+  std::size_t released = 0;
   while (true) {
     Writer* ready = writers_.front();
     writers_.pop_front();
+    ++released;
     if (ready != &w) {
       ready->status = s;
       ready->done = true;
       ready->cv.Signal();
     }
     if (ready == last) break;
+  }
+  if (sync_micros > 0) {
+    sync_writers_in_flight_ = released + writers_.size();
+    last_wal_sync_micros_ = sync_micros;
   }
   if (!writers_.empty()) writers_.front()->cv.Signal();
   if (!s.ok()) DBStats::Add(stats_.write_errors);
@@ -177,6 +189,24 @@ DBImpl::Writer* DBImpl::BuildGroupLocked() {
     last = w;
   }
   return last;
+}
+
+void DBImpl::GatherSyncGroupLocked(Writer* leader) {
+  const std::size_t expected = sync_writers_in_flight_;
+  if (writers_.size() >= expected) return;
+  // Waiting is worth it only while it is short next to the sync it shares:
+  // at most half the last sync, and never more than kMaxGatherMicros.
+  constexpr std::uint64_t kMaxGatherMicros = 200;
+  const std::uint64_t budget = std::min(kMaxGatherMicros, last_wal_sync_micros_ / 2);
+  if (budget == 0) return;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(budget);
+  leader_gathering_ = true;
+  // Arriving writers signal leader->cv (see Write). A missed signal only
+  // costs the rest of the budget.
+  while (writers_.size() < expected && !leader->cv.WaitUntil(&mu_, deadline)) {
+  }
+  leader_gathering_ = false;
+  DBStats::Add(stats_.sync_gathers);
 }
 
 void DBImpl::SetBackgroundErrorLocked(const absl::Status& s) {
