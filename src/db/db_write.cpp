@@ -199,6 +199,8 @@ void DBImpl::GatherSyncGroupLocked(Writer* leader) {
   constexpr std::uint64_t kMaxGatherMicros = 200;
   const std::uint64_t budget = std::min(kMaxGatherMicros, last_wal_sync_micros_ / 2);
   if (budget == 0) return;
+  // The deadline is real time, not clock_'s: a test's clock cannot stretch
+  // a wait beyond kMaxGatherMicros.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(budget);
   leader_gathering_ = true;
   // Arriving writers signal leader->cv (see Write). A missed signal only
