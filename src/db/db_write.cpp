@@ -86,7 +86,11 @@ absl::Status DBImpl::Write(const WriteOptions& options, const WriteBatch& user_b
   // This thread is the leader.
   absl::Status s = MakeRoomForWriteLocked(/*force=*/false);
   Writer* last = &w;
-  if (s.ok() && w.sync) GatherSyncGroupLocked(&w);
+  if (s.ok() && w.sync) {
+    GatherSyncGroupLocked(&w);
+    // mu_ was released while gathering: a background error may have come.
+    s = bg_error_;
+  }
   std::uint64_t sync_micros = 0;
   if (s.ok()) {
     last = BuildGroupLocked();
