@@ -68,8 +68,7 @@ class Arena {
 
   /// An empty arena: the first allocation gets its first block.
   explicit Arena(ArenaBlocks blocks = ArenaBlocks::kSmall)
-      : huge_pages_(blocks == ArenaBlocks::kHugePages),
-        block_size_(huge_pages_ ? detail::kHugePageBlockBytes : kBlockSize) {}
+      : block_size_(blocks == ArenaBlocks::kHugePages ? detail::kHugePageBlockBytes : kBlockSize) {}
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
 
@@ -124,7 +123,7 @@ class Arena {
       return NewBlock(bytes);
     }
     // Small: start a new block and waste what is left of the current one.
-    ptr_ = huge_pages_ ? NewHugePageBlock() : NewBlock(kBlockSize);
+    ptr_ = block_size_ == detail::kHugePageBlockBytes ? NewHugePageBlock() : NewBlock(kBlockSize);
     remaining_ = block_size_;
     char* result = ptr_;
     ptr_ += bytes;
@@ -147,7 +146,6 @@ class Arena {
     return huge_blocks_.back().get();
   }
 
-  bool const huge_pages_;
   std::size_t const block_size_;
   char* ptr_ = nullptr;                          // next free byte of the current block
   std::size_t remaining_ = 0;                    // free bytes left in the current block

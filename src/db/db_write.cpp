@@ -92,11 +92,11 @@ absl::Status DBImpl::Write(const WriteOptions& options, const WriteBatch& user_b
     s = bg_error_;
   }
   std::uint64_t sync_micros = 0;
+  std::size_t members = 0;  // writers in the group, the leader included
   if (s.ok()) {
     last = BuildGroupLocked();
     WriteBatch* group = &group_batch_;
     bool sync = false;
-    std::size_t members = 0;
     for (Writer* m : writers_) {
       sync = sync || m->sync;
       ++members;
@@ -148,11 +148,9 @@ absl::Status DBImpl::Write(const WriteOptions& options, const WriteBatch& user_b
     }
   }
 
-  std::size_t released = 0;
   while (true) {
     Writer* ready = writers_.front();
     writers_.pop_front();
-    ++released;
     if (ready != &w) {
       ready->status = s;
       ready->done = true;
@@ -161,7 +159,7 @@ absl::Status DBImpl::Write(const WriteOptions& options, const WriteBatch& user_b
     if (ready == last) break;
   }
   if (sync_micros > 0) {
-    sync_writers_in_flight_ = released + writers_.size();
+    sync_writers_in_flight_ = members + writers_.size();  // the group and those behind it
     last_wal_sync_micros_ = sync_micros;
   }
   if (!writers_.empty()) writers_.front()->cv.Signal();
