@@ -120,6 +120,46 @@ TEST_CASE("IndexFences stay exact when the last index key is a short successor")
                      "0000000000099999") == keys.size() - 1);
 }
 
+TEST_CASE("IndexFences lower bound is exact for every table size and target") {
+  // Keys "p" + 8 big-endian bytes: fence order is key order and every fence
+  // is distinct, so LowerBound must equal std::lower_bound, for every
+  // length of the search (each parity of each halving step).
+  std::mt19937_64 rng(test::TestSeed());
+  auto key_of = [](std::uint64_t v) {
+    std::string k = "p";
+    for (int shift = 56; shift >= 0; shift -= 8) k.push_back(static_cast<char>(v >> shift));
+    return k;
+  };
+  std::size_t checked = 0;
+  for (std::size_t n = 1; n <= 70; ++n) {
+    std::vector<std::uint64_t> values;
+    // Odd values: the targets v - 1 and v + 1 are never keys themselves.
+    while (values.size() < n) values.push_back(rng() | 1);
+    std::sort(values.begin(), values.end());
+    values.erase(std::unique(values.begin(), values.end()), values.end());
+    std::vector<std::string> keys;
+    for (std::uint64_t v : values) keys.push_back(key_of(v));
+    auto block = BuildBlock(keys, 1);
+    const IndexFences fences = IndexFences::Build(block.get(), /*internal_keys=*/false);
+    REQUIRE(fences.enabled());
+    std::vector<std::uint64_t> targets = {0, ~std::uint64_t{0}};
+    for (std::uint64_t v : values) {
+      targets.insert(targets.end(), {v - 1, v, v + 1});
+    }
+    for (int i = 0; i < 20; ++i) targets.push_back(rng());
+    for (std::uint64_t t : targets) {
+      const std::string target = key_of(t);
+      const std::optional<std::uint32_t> got = fences.LowerBound(target);
+      if (!got) continue;  // outside the shared prefix (one-key tables)
+      const auto want = static_cast<std::uint32_t>(
+          std::lower_bound(values.begin(), values.end(), t) - values.begin());
+      REQUIRE(*got == want);
+      ++checked;
+    }
+  }
+  CHECK(checked > 5000);
+}
+
 TEST_CASE("IndexFences are refused where entries are not all restart points") {
   std::mt19937_64 rng(test::TestSeed());
   const std::vector<std::string> keys = RandomSortedKeys(rng, 100, "x");

@@ -188,6 +188,30 @@ class Block {
   std::uint32_t num_restarts_ = 0;
 };
 
+/// Copies n bytes from src to dst (not overlapping). Keys and key suffixes
+/// are mostly short, where a call into the library memcpy costs more than
+/// the copy: up to 16 bytes are moved with two overlapping fixed-size loads
+/// and stores, which the compiler inlines.
+inline void CopyShortBytes(char* dst, const char* src, std::size_t n) {
+  if (n >= 8 && n <= 16) {
+    std::uint64_t head, tail;
+    std::memcpy(&head, src, 8);
+    std::memcpy(&tail, src + n - 8, 8);
+    std::memcpy(dst, &head, 8);
+    std::memcpy(dst + n - 8, &tail, 8);
+  } else if (n >= 4 && n < 8) {
+    std::uint32_t head, tail;
+    std::memcpy(&head, src, 4);
+    std::memcpy(&tail, src + n - 4, 4);
+    std::memcpy(dst, &head, 4);
+    std::memcpy(dst + n - 4, &tail, 4);
+  } else if (n < 4) {
+    for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
+  } else {
+    std::memcpy(dst, src, n);
+  }
+}
+
 /// Scratch memory for a key rebuilt from a shared prefix and a suffix;
 /// keys up to kInlineBytes long need no heap allocation. Not movable: the
 /// views it hands out point into it.
@@ -201,8 +225,9 @@ class KeyScratch {
   KeyScratch& operator=(const KeyScratch&) = delete;
 
   /// Makes the contents prev[0, shared) + suffix and returns them. `prev`
-  /// may be a view into this scratch (the previous key).
-  /// REQUIRES: shared <= prev.size()
+  /// may be the view this scratch returned last (the previous key).
+  /// REQUIRES: shared <= prev.size(); prev and suffix are that view or do
+  /// not overlap this scratch's memory.
   std::string_view Rebuild(std::string_view prev, std::size_t shared, std::string_view suffix) {
     const std::size_t n = shared + suffix.size();
     char* dst = data();
@@ -213,9 +238,9 @@ class KeyScratch {
       capacity_ = n * 2;
       dst = heap_.get();
     } else if (prev.data() != dst && shared > 0) {
-      std::memmove(dst, prev.data(), shared);
+      CopyShortBytes(dst, prev.data(), shared);
     }
-    std::memcpy(dst + shared, suffix.data(), suffix.size());
+    CopyShortBytes(dst + shared, suffix.data(), suffix.size());
     return {dst, n};
   }
 
@@ -253,7 +278,8 @@ class BlockIter final : public Iterator {
         restarts_(block->restarts_offset()),
         num_restarts_(block->num_restarts()),
         current_(restarts_),
-        restart_index_(num_restarts_) {}
+        restart_index_(num_restarts_),
+        next_restart_(restarts_) {}
 
   bool Valid() const override { return current_ < restarts_; }
   absl::Status status() const override { return status_; }
@@ -399,6 +425,7 @@ class BlockIter final : public Iterator {
   void MarkInvalid() {
     current_ = restarts_;
     restart_index_ = num_restarts_;
+    next_restart_ = restarts_;
     key_ = {};
     value_ = {};
   }
@@ -420,6 +447,7 @@ class BlockIter final : public Iterator {
     restart_index_ = i;
     const std::uint32_t offset = RestartPoint(i);
     if (offset > restarts_) return Corrupt(restarts_ + std::size_t{i} * 4, "restart point");
+    next_restart_ = i + 1 < num_restarts_ ? RestartPoint(i + 1) : restarts_;
     value_ = std::string_view(data_ + offset, 0);
     current_ = restarts_;  // invalid until an entry is parsed
     return true;
@@ -486,10 +514,18 @@ class BlockIter final : public Iterator {
                        : key_scratch_.Rebuild(key_, shared, std::string_view(p, unshared));
     if (key_.size() < min_key_bytes_) return Corrupt(offset, "entry (key too short)");
     value_ = std::string_view(p + unshared, value_len);
+    if (current_ >= next_restart_) AdvanceRestartIndex();
+    return true;
+  }
+
+  // The current entry has reached the next restart point: moves
+  // restart_index_ to the last restart point at or before it.
+  void AdvanceRestartIndex() {
     while (restart_index_ + 1 < num_restarts_ && RestartPoint(restart_index_ + 1) <= current_) {
       ++restart_index_;
     }
-    return true;
+    next_restart_ =
+        restart_index_ + 1 < num_restarts_ ? RestartPoint(restart_index_ + 1) : restarts_;
   }
 
   std::shared_ptr<const Block> block_;
@@ -502,6 +538,7 @@ class BlockIter final : public Iterator {
   std::uint32_t num_restarts_;   // >= 1
   std::uint32_t current_;        // offset of the current entry; restarts_ if invalid
   std::uint32_t restart_index_;  // restart block holding current_
+  std::uint32_t next_restart_;   // offset of restart point restart_index_ + 1 (else restarts_)
   std::string_view key_;         // into the block or into key_scratch_
   std::string_view value_;
   KeyScratch key_scratch_;

@@ -59,6 +59,13 @@ struct Options {
   /// Target size of an SSTable data block. Larger: smaller index, better scan
   /// throughput; more bytes read per point lookup.
   std::size_t block_bytes = 4 << 10;
+  /// Entries between restart points (keys stored whole) in a data block;
+  /// the entries in between store only what their key adds to the one
+  /// before. Smaller: a point lookup or seek decodes fewer entries after its
+  /// binary search (about (interval + 1) / 2 on average); larger: smaller
+  /// tables, since restart keys forgo prefix compression. Range 1 .. 1024;
+  /// see docs/TUNING.md.
+  int block_restart_interval = 16;
   /// Bloom filter bits per key; 0 disables filters. 10 gives ~1% false
   /// positives for lookups of absent keys.
   int bloom_bits_per_key = 10;

@@ -42,6 +42,9 @@ absl::Status Options::Validate() const {
   if (block_bytes < 256 || block_bytes > (64u << 20)) {
     return bad("block_bytes", "must be within [256, 64 MiB]");
   }
+  if (block_restart_interval < 1 || block_restart_interval > 1024) {
+    return bad("block_restart_interval", "must be within [1, 1024]");
+  }
   if (bloom_bits_per_key < 0 || bloom_bits_per_key > 64) {
     return bad("bloom_bits_per_key", "must be within [0, 64]");
   }

@@ -253,6 +253,7 @@ absl::Status DBImpl::RunCompactionJobLocked(const CompactionInputs& c, const Ver
       }
       SSTableOptions table_options;
       table_options.block_bytes = options_.block_bytes;
+      table_options.restart_interval = options_.block_restart_interval;
       table_options.bloom_bits_per_key = options_.bloom_bits_per_key;
       table_options.creation_time_micros = now;
       out.writer = std::make_unique<SSTableWriter>(std::move(*file), table_options);

@@ -126,6 +126,7 @@ absl::Status DBImpl::WriteTableFromMemtable(const MemTable& mem, std::uint64_t n
   KV_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, fs_->NewWritableFile(path));
   SSTableOptions table_options;
   table_options.block_bytes = options_.block_bytes;
+  table_options.restart_interval = options_.block_restart_interval;
   table_options.bloom_bits_per_key = options_.bloom_bits_per_key;
   table_options.creation_time_micros = clock_->NowMicros();
   SSTableWriter writer(std::move(file), table_options);
