@@ -19,11 +19,9 @@
 namespace kv {
 namespace {
 
-// Every internal entry of every table in the DB directory: the ground
-// truth of what compaction kept.
-std::multimap<std::string, ParsedInternalKey> TableEntries(FileSystem& fs, const std::string& dir,
-                                                           std::vector<std::string>* keep_alive) {
-  std::multimap<std::string, ParsedInternalKey> out;
+// Every table in the DB directory, opened.
+std::vector<std::shared_ptr<SSTableReader>> OpenTables(FileSystem& fs, const std::string& dir) {
+  std::vector<std::shared_ptr<SSTableReader>> tables;
   auto children = fs.GetChildren(dir);
   REQUIRE_OK(children);
   for (const std::string& name : *children) {
@@ -37,7 +35,18 @@ std::multimap<std::string, ParsedInternalKey> TableEntries(FileSystem& fs, const
     auto table = SSTableReader::Open(std::shared_ptr<RandomAccessFile>(std::move(*file)), path,
                                      *size, SSTableReaderOptions{});
     REQUIRE_OK(table);
-    auto it = (*table)->NewIterator();
+    tables.push_back(*std::move(table));
+  }
+  return tables;
+}
+
+// Every internal entry of every table in the DB directory: the ground
+// truth of what compaction kept.
+std::multimap<std::string, ParsedInternalKey> TableEntries(FileSystem& fs, const std::string& dir,
+                                                           std::vector<std::string>* keep_alive) {
+  std::multimap<std::string, ParsedInternalKey> out;
+  for (const std::shared_ptr<SSTableReader>& table : OpenTables(fs, dir)) {
+    auto it = table->NewIterator();
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       keep_alive->emplace_back(it->key());
       ParsedInternalKey k;
@@ -365,25 +374,13 @@ TEST_CASE("readers and iterators run correctly during background compactions",
 // Checks that every data block of every table in `dir` has a restart point
 // each `interval` entries; returns the number of data blocks.
 std::size_t CheckRestartIntervals(FileSystem& fs, const std::string& dir, int interval) {
-  auto children = fs.GetChildren(dir);
-  REQUIRE_OK(children);
   std::size_t blocks = 0;
-  for (const std::string& name : *children) {
-    auto parsed = detail::ParseFileName(name);
-    if (!parsed || parsed->kind != detail::FileKind::kTable) continue;
-    const std::string path = JoinPath(dir, name);
-    auto file = fs.NewRandomAccessFile(path);
-    REQUIRE_OK(file);
-    auto size = fs.GetFileSize(path);
-    REQUIRE_OK(size);
-    auto table = SSTableReader::Open(std::shared_ptr<RandomAccessFile>(std::move(*file)), path,
-                                     *size, SSTableReaderOptions{});
-    REQUIRE_OK(table);
-    BlockIter idx((*table)->IndexBlock(), CompareInternalKeys);
+  for (const std::shared_ptr<SSTableReader>& table : OpenTables(fs, dir)) {
+    BlockIter idx(table->IndexBlock(), CompareInternalKeys);
     for (idx.SeekToFirst(); idx.Valid(); idx.Next()) {
-      auto handle = (*table)->DecodeIndexValue(idx);
+      auto handle = table->DecodeIndexValue(idx);
       REQUIRE_OK(handle);
-      auto block = (*table)->DataBlock({}, *handle);
+      auto block = table->DataBlock({}, *handle);
       REQUIRE_OK(block);
       BlockIter entries(*block, CompareInternalKeys);
       std::uint32_t count = 0;
