@@ -188,30 +188,6 @@ class Block {
   std::uint32_t num_restarts_ = 0;
 };
 
-/// Copies n bytes from src to dst (not overlapping). Keys and key suffixes
-/// are mostly short, where a call into the library memcpy costs more than
-/// the copy: up to 16 bytes are moved with two overlapping fixed-size loads
-/// and stores, which the compiler inlines.
-inline void CopyShortBytes(char* dst, const char* src, std::size_t n) {
-  if (n >= 8 && n <= 16) {
-    std::uint64_t head, tail;
-    std::memcpy(&head, src, 8);
-    std::memcpy(&tail, src + n - 8, 8);
-    std::memcpy(dst, &head, 8);
-    std::memcpy(dst + n - 8, &tail, 8);
-  } else if (n >= 4 && n < 8) {
-    std::uint32_t head, tail;
-    std::memcpy(&head, src, 4);
-    std::memcpy(&tail, src + n - 4, 4);
-    std::memcpy(dst, &head, 4);
-    std::memcpy(dst + n - 4, &tail, 4);
-  } else if (n < 4) {
-    for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
-  } else {
-    std::memcpy(dst, src, n);
-  }
-}
-
 /// Scratch memory for a key rebuilt from a shared prefix and a suffix;
 /// keys up to kInlineBytes long need no heap allocation. Not movable: the
 /// views it hands out point into it.

@@ -1,6 +1,7 @@
 /// @file
 /// Byte encoding helpers shared by every on-disk format: fixed-width
-/// little-endian integers and LEB128-style varints.
+/// little-endian integers and LEB128-style varints; and copies and
+/// comparisons of short byte strings (keys) that avoid library calls.
 ///
 /// Encoders append to a std::string. Decoders consume from the front of a
 /// std::string_view and return false (leaving the input unspecified) when the
@@ -8,6 +9,7 @@
 #pragma once
 
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -45,6 +47,47 @@ inline std::uint64_t LoadBigEndian64(const char* p) {
   if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
   return v;
 }
+/// Copies n bytes from src to dst (not overlapping). Keys and key suffixes
+/// are mostly short, where a call into the library memcpy costs more than
+/// the copy: up to 16 bytes are moved with two overlapping fixed-size loads
+/// and stores, which the compiler inlines.
+inline void CopyShortBytes(char* dst, const char* src, std::size_t n) {
+  if (n >= 8 && n <= 16) {
+    std::uint64_t head, tail;
+    std::memcpy(&head, src, 8);
+    std::memcpy(&tail, src + n - 8, 8);
+    std::memcpy(dst, &head, 8);
+    std::memcpy(dst + n - 8, &tail, 8);
+  } else if (n >= 4 && n < 8) {
+    std::uint32_t head, tail;
+    std::memcpy(&head, src, 4);
+    std::memcpy(&tail, src + n - 4, 4);
+    std::memcpy(dst, &head, 4);
+    std::memcpy(dst + n - 4, &tail, 4);
+  } else if (n < 4) {
+    for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
+  } else {
+    std::memcpy(dst, src, n);
+  }
+}
+
+/// True if `a` and `b` hold the same bytes. Like CopyShortBytes, up to 16
+/// bytes are compared with two overlapping fixed-size loads per side
+/// instead of a call into the library memcmp.
+inline bool EqualBytes(std::string_view a, std::string_view b) {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  if (n >= 8 && n <= 16) {
+    std::uint64_t a0, a1, b0, b1;
+    std::memcpy(&a0, a.data(), 8);
+    std::memcpy(&a1, a.data() + n - 8, 8);
+    std::memcpy(&b0, b.data(), 8);
+    std::memcpy(&b1, b.data() + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  return n == 0 || std::memcmp(a.data(), b.data(), n) == 0;
+}
+
 /// Reads 2 little-endian bytes at `p`.
 inline std::uint16_t DecodeFixed16(const char* p) {
   return static_cast<std::uint16_t>(static_cast<unsigned char>(p[0]) |

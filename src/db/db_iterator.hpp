@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kv/coding.hpp"
 #include "kv/internal_key.hpp"
 #include "kv/iterator.hpp"
 
@@ -104,7 +105,7 @@ class DBIterator final : public Iterator {
   // generic std::string::assign is several times the cost per step.
   void SaveKey(std::string_view key) {
     saved_key_.resize(key.size());
-    if (!key.empty()) std::memcpy(saved_key_.data(), key.data(), key.size());
+    CopyShortBytes(saved_key_.data(), key.data(), key.size());
   }
 
   // The user value of an entry (expiry prefix stripped).
@@ -145,7 +146,7 @@ class DBIterator final : public Iterator {
       ParsedInternalKey k;
       if (!Parse(&k)) break;
       if (k.sequence <= read_sequence_) {
-        if (skipping && k.user_key == std::string_view(saved_key_)) {
+        if (skipping && EqualBytes(k.user_key, saved_key_)) {
           // an older version of a key already decided
         } else if (const std::string_view stored = inner_->value(); IsLive(k, stored)) {
           // Views into inner_'s entry, which stays put until the next move.
