@@ -1,7 +1,7 @@
 /// @file
 /// Byte encoding helpers shared by every on-disk format: fixed-width
-/// little-endian integers and LEB128-style varints; and copies and
-/// comparisons of short byte strings (keys) that avoid library calls.
+/// little-endian integers and LEB128-style varints; and a copy of short
+/// byte strings (keys) that avoids a library call.
 ///
 /// Encoders append to a std::string. Decoders consume from the front of a
 /// std::string_view and return false (leaving the input unspecified) when the
@@ -69,23 +69,6 @@ inline void CopyShortBytes(char* dst, const char* src, std::size_t n) {
   } else {
     std::memcpy(dst, src, n);
   }
-}
-
-/// True if `a` and `b` hold the same bytes. Like CopyShortBytes, up to 16
-/// bytes are compared with two overlapping fixed-size loads per side
-/// instead of a call into the library memcmp.
-inline bool EqualBytes(std::string_view a, std::string_view b) {
-  const std::size_t n = a.size();
-  if (n != b.size()) return false;
-  if (n >= 8 && n <= 16) {
-    std::uint64_t a0, a1, b0, b1;
-    std::memcpy(&a0, a.data(), 8);
-    std::memcpy(&a1, a.data() + n - 8, 8);
-    std::memcpy(&b0, b.data(), 8);
-    std::memcpy(&b1, b.data() + n - 8, 8);
-    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
-  }
-  return n == 0 || std::memcmp(a.data(), b.data(), n) == 0;
 }
 
 /// Reads 2 little-endian bytes at `p`.

@@ -146,7 +146,7 @@ class DBIterator final : public Iterator {
       ParsedInternalKey k;
       if (!Parse(&k)) break;
       if (k.sequence <= read_sequence_) {
-        if (skipping && EqualBytes(k.user_key, saved_key_)) {
+        if (skipping && CompareUserKeys(k.user_key, saved_key_) == 0) {
           // an older version of a key already decided
         } else if (const std::string_view stored = inner_->value(); IsLive(k, stored)) {
           // Views into inner_'s entry, which stays put until the next move.
