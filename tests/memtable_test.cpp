@@ -3,7 +3,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -21,6 +23,15 @@ namespace {
 using kv::MemTable;
 using kv::ValueType;
 using R = MemTable::LookupResult;
+
+// A pool keeping `blocks` huge page blocks filled with 0xa5 bytes.
+std::shared_ptr<kv::HugePageBlockPool> GarbagePool(std::size_t blocks) {
+  auto pool = std::make_shared<kv::HugePageBlockPool>(blocks);
+  kv::Arena arena(kv::ArenaBlocks::kHugePages, pool);
+  const std::size_t quarter = kv::detail::kHugePageBlockBytes / 4;
+  for (std::size_t i = 0; i < 4 * blocks; ++i) std::memset(arena.Allocate(quarter), 0xa5, quarter);
+  return pool;  // the arena's blocks go back to it here
+}
 
 // Get that returns (result, value) for compact assertions.
 std::pair<R, std::string> Lookup(const MemTable& mem, std::string_view key, kv::SequenceNumber seq,
@@ -306,9 +317,14 @@ TEST_CASE("MemTable randomized against a std::map model", "[memtable]") {
   std::map<std::string, Val, Cmp> model;
   // Without a bloom filter, with a tiny saturated one, and a real one.
   const std::size_t bloom_bytes = GENERATE(std::size_t{0}, std::size_t{64}, std::size_t{1} << 16);
-  // Arenas of 4 KiB blocks and of huge page blocks.
-  const kv::ArenaBlocks blocks = GENERATE(kv::ArenaBlocks::kSmall, kv::ArenaBlocks::kHugePages);
-  MemTable mem(bloom_bytes, blocks);
+  // Arenas of 4 KiB blocks, of fresh huge page blocks, and of huge page
+  // blocks recycled full of garbage (what a DB's memtable gets from the one
+  // flushed before it): nothing may rely on fresh memory being zero.
+  const int arenas = GENERATE(0, 1, 2);
+  INFO("arenas " << arenas);
+  const std::shared_ptr<kv::HugePageBlockPool> pool = arenas == 2 ? GarbagePool(2) : nullptr;
+  MemTable mem(bloom_bytes, arenas == 0 ? kv::ArenaBlocks::kSmall : kv::ArenaBlocks::kHugePages,
+               pool);
 
   auto random_key = [&] {
     // A small alphabet with NULs so keys collide and share prefixes.
@@ -330,6 +346,7 @@ TEST_CASE("MemTable randomized against a std::map model", "[memtable]") {
     model[kv::MakeInternalKey(key, seq, type)] = {type, value, expiry};
   }
   REQUIRE(mem.num_entries() == model.size());
+  if (pool != nullptr) REQUIRE(pool->kept_blocks() == 0);  // both arenas took garbage blocks
 
   // Point lookups at random snapshots and clocks.
   for (int i = 0; i < 5000; ++i) {
@@ -394,9 +411,13 @@ TEST_CASE("MemTable randomized against a std::map model", "[memtable]") {
 TEST_CASE("MemTable Get and iterate while one writer adds", "[memtable][concurrency]") {
   // Without a bloom filter, with a tiny saturated one, and a real one.
   const std::size_t bloom_bytes = GENERATE(std::size_t{0}, std::size_t{64}, std::size_t{1} << 16);
-  // Arenas of 4 KiB blocks and of huge page blocks.
-  const kv::ArenaBlocks blocks = GENERATE(kv::ArenaBlocks::kSmall, kv::ArenaBlocks::kHugePages);
-  MemTable mem(bloom_bytes, blocks);
+  // Arenas of 4 KiB blocks, of fresh huge page blocks, and of huge page
+  // blocks recycled full of garbage (what a DB's memtable gets from the one
+  // flushed before it): nothing may rely on fresh memory being zero.
+  const int arenas = GENERATE(0, 1, 2);
+  INFO("arenas " << arenas);
+  MemTable mem(bloom_bytes, arenas == 0 ? kv::ArenaBlocks::kSmall : kv::ArenaBlocks::kHugePages,
+               arenas == 2 ? GarbagePool(2) : nullptr);
   constexpr int kKeys = 1000;
   std::atomic<kv::SequenceNumber> published{0};
   std::atomic<bool> stop{false};

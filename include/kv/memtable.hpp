@@ -148,9 +148,10 @@ class MemTable {
   /// `blocks` picks the arenas' blocks: ArenaBlocks::kHugePages makes
   /// searches in a large memtable cheaper (see arena.hpp) but rounds memory
   /// use up to 2 MiB per arena, so it suits memtables of tens of MiB.
-  explicit MemTable(std::size_t bloom_bytes = 0, ArenaBlocks blocks = ArenaBlocks::kSmall)
-      : arena_(blocks),
-        value_arena_(blocks),
+  explicit MemTable(std::size_t bloom_bytes = 0, ArenaBlocks blocks = ArenaBlocks::kSmall,
+                    std::shared_ptr<HugePageBlockPool> pool = nullptr)
+      : arena_(blocks, pool),
+        value_arena_(blocks, std::move(pool)),
         table_(detail::MemTableKeyComparator{}, &arena_),
         bloom_(bloom_bytes) {}
   MemTable(const MemTable&) = delete;

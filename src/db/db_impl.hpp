@@ -41,6 +41,7 @@
 #include "db/table_cache.hpp"
 #include "db/version_set.hpp"
 #include "kv/db.hpp"
+#include "kv/huge_page_pool.hpp"
 #include "kv/memtable.hpp"
 #include "kv/mutex.hpp"
 #include "kv/wal_writer.hpp"
@@ -109,10 +110,22 @@ class DBImpl final : public DB {
   std::shared_ptr<MemTable> NewMemTable() const {
     return std::make_shared<MemTable>(
         options_.bloom_bits_per_key > 0 ? options_.memtable_bytes / 64 : 0,
-        options_.memtable_bytes >= kHugePageMemTableBytes ? ArenaBlocks::kHugePages
-                                                          : ArenaBlocks::kSmall);
+        UsesHugePages(options_) ? ArenaBlocks::kHugePages : ArenaBlocks::kSmall,
+        memtable_block_pool_);
   }
   static constexpr std::size_t kHugePageMemTableBytes = std::size_t{32} << 20;
+  static bool UsesHugePages(const Options& options) {
+    return options.memtable_bytes >= kHugePageMemTableBytes;
+  }
+  // Huge page memtables hand their blocks on through a pool
+  // (kv/huge_page_pool.hpp) that keeps at most one memtable's worth: its
+  // blocks plus the partly used last block of each of its two arenas. So
+  // the pool never holds more than the next memtable will map anyway, and a
+  // write-idle DB keeps at most that much beyond its active memtable.
+  static std::shared_ptr<HugePageBlockPool> NewMemTableBlockPool(const Options& options) {
+    if (!UsesHugePages(options)) return nullptr;
+    return std::make_shared<HugePageBlockPool>(options.memtable_bytes / kHugePageBlockBytes + 2);
+  }
 
   // --- write path (db_write.cpp) ---
   // Makes sure mem_ has room for a write, switching memtables or stalling.
@@ -177,6 +190,12 @@ class DBImpl final : public DB {
   // --- properties (db_properties.cpp) ---
   std::string StatsString() ABSL_LOCKS_EXCLUDED(mu_);
   std::string PrometheusText() ABSL_LOCKS_EXCLUDED(mu_);
+  // Bytes of huge page blocks the memtable block pool keeps right now.
+  std::uint64_t MemTableBlocksKeptBytes() const {
+    return memtable_block_pool_ == nullptr
+               ? 0
+               : memtable_block_pool_->kept_blocks() * std::uint64_t{kHugePageBlockBytes};
+  }
 
   // Immutable after construction.
   const Options options_;
@@ -184,6 +203,8 @@ class DBImpl final : public DB {
   const std::shared_ptr<FileSystem> fs_;
   const std::shared_ptr<Clock> clock_;
   const std::shared_ptr<SnapshotList> snapshots_;
+  // Recycles memtable arena blocks (null for memtables below 32 MiB).
+  const std::shared_ptr<HugePageBlockPool> memtable_block_pool_;
   DBStats stats_;
   std::unique_ptr<FileLock> lock_;  // held from Recover() until destruction
   std::unique_ptr<InfoLog> info_log_;

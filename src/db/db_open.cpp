@@ -69,7 +69,8 @@ DBImpl::DBImpl(const Options& options, std::string dir)
       dir_(std::move(dir)),
       fs_(options.file_system != nullptr ? options.file_system : FileSystem::Default()),
       clock_(options.clock != nullptr ? options.clock : Clock::Default()),
-      snapshots_(std::make_shared<SnapshotList>()) {}
+      snapshots_(std::make_shared<SnapshotList>()),
+      memtable_block_pool_(NewMemTableBlockPool(options)) {}
 
 DBImpl::~DBImpl() {
   {

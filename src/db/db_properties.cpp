@@ -45,7 +45,8 @@ std::string DBImpl::StatsString() {
       table_bytes_written += level_bytes_written_[lv];
     }
     absl::StrAppend(&out, "Memtable bytes: ", mem_->ApproximateMemoryUsage(),
-                    imm_ != nullptr ? " (+ one immutable memtable being flushed)" : "", "\n");
+                    imm_ != nullptr ? " (+ one immutable memtable being flushed)" : "",
+                    ", kept for reuse: ", MemTableBlocksKeptBytes(), "\n");
     absl::StrAppend(&out, "Last sequence: ", versions_->last_sequence(),
                     ", live WAL: ", wal_number_, ", live snapshots/iterators: ", snapshots_->size(),
                     "\n");
@@ -170,6 +171,9 @@ std::string DBImpl::PrometheusText() {
   out.Gauge("memtable_bytes", "Bytes held by the active memtable.", mem_bytes);
   out.Gauge("immutable_memtable_bytes", "Bytes held by the memtable being flushed (0 if none).",
             imm_bytes);
+  out.Gauge("memtable_blocks_kept_bytes",
+            "Huge page blocks of flushed memtables kept for the next memtables.",
+            MemTableBlocksKeptBytes());
   out.Gauge("live_snapshots", "Snapshots and iterators holding a read point.", snapshots);
   out.LabeledGauge("level_files", "SSTables per level.", "level", files);
   out.LabeledGauge("level_bytes", "Table bytes per level.", "level", bytes);

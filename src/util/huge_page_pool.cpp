@@ -1,15 +1,17 @@
-// The out-of-line part of kv::Arena: huge page blocks, which need the
-// platform's memory-mapping calls.
-#include "kv/arena.hpp"
+// Huge page blocks (which need the platform's memory-mapping calls) and
+// kv::HugePageBlockPool, which recycles them between memtables.
+#include "kv/huge_page_pool.hpp"
 
 #include <cstdint>
 #include <new>
+#include <utility>
 
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
 
-namespace kv::detail {
+namespace kv {
+namespace detail {
 
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
 
@@ -33,7 +35,7 @@ char* AllocateHugePageBlock() {
   return block;
 }
 
-void HugePageBlockDeleter::operator()(char* block) const noexcept {
+void FreeHugePageBlock(char* block) noexcept {
   if (block != nullptr) ::munmap(block, kHugePageBlockBytes);
 }
 
@@ -44,10 +46,52 @@ char* AllocateHugePageBlock() {
       ::operator new (kHugePageBlockBytes, std::align_val_t{kHugePageBlockBytes}));
 }
 
-void HugePageBlockDeleter::operator()(char* block) const noexcept {
+void FreeHugePageBlock(char* block) noexcept {
   ::operator delete (block, std::align_val_t{kHugePageBlockBytes});
 }
 
 #endif
 
-}  // namespace kv::detail
+}  // namespace detail
+
+HugePageBlockPool::HugePageBlockPool(std::size_t capacity_blocks)
+    : capacity_blocks_(capacity_blocks) {
+  MutexLock l(&mu_);
+  kept_.reserve(capacity_blocks_);  // so Give never allocates
+}
+
+HugePageBlockPool::~HugePageBlockPool() {
+  MutexLock l(&mu_);
+  for (char* block : kept_) detail::FreeHugePageBlock(block);
+}
+
+char* HugePageBlockPool::Take() {
+  {
+    MutexLock l(&mu_);
+    if (!kept_.empty()) {
+      char* const block = kept_.back();
+      kept_.pop_back();
+      return block;
+    }
+  }
+  return detail::AllocateHugePageBlock();  // outside the lock: mmap can be slow
+}
+
+void HugePageBlockPool::Give(char* block) noexcept {
+  if (block == nullptr) return;
+  {
+    MutexLock l(&mu_);
+    if (kept_.size() < capacity_blocks_) {
+      kept_.push_back(block);  // within the reserved capacity: cannot throw
+      return;
+    }
+  }
+  detail::FreeHugePageBlock(block);
+}
+
+std::size_t HugePageBlockPool::kept_blocks() const {
+  MutexLock l(&mu_);
+  return kept_.size();
+}
+
+}  // namespace kv

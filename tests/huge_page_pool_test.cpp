@@ -1,0 +1,93 @@
+#include "kv/huge_page_pool.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "kv/arena.hpp"
+
+namespace {
+
+constexpr std::size_t kBlock = kv::detail::kHugePageBlockBytes;
+// The largest request an arena still carves from its current block.
+constexpr std::size_t kQuarter = kBlock / 4;
+
+// Makes `arena` take `n` more huge page blocks, fills them with `fill`,
+// and returns their addresses in the order taken.
+std::vector<char*> TakeBlocks(kv::Arena* arena, int n, unsigned char fill) {
+  std::vector<char*> starts;
+  for (int i = 0; i < n * 4; ++i) {
+    char* p = arena->Allocate(kQuarter);
+    std::memset(p, fill, kQuarter);
+    if (reinterpret_cast<std::uintptr_t>(p) % kBlock == 0) starts.push_back(p);
+  }
+  return starts;
+}
+
+}  // namespace
+
+TEST_CASE("HugePageBlockPool: a dead arena's blocks serve the next arena, up to the capacity",
+          "[arena]") {
+  auto pool = std::make_shared<kv::HugePageBlockPool>(2);
+  CHECK(pool->capacity_blocks() == 2);
+  CHECK(pool->kept_blocks() == 0);
+
+  std::set<char*> first_blocks;
+  {
+    kv::Arena first(kv::ArenaBlocks::kHugePages, pool);
+    const std::vector<char*> taken = TakeBlocks(&first, 3, 0x5a);
+    first_blocks.insert(taken.begin(), taken.end());
+    REQUIRE(first_blocks.size() == 3);
+    CHECK(pool->kept_blocks() == 0);  // nothing comes back while the arena lives
+  }
+  CHECK(pool->kept_blocks() == 2);  // the third went back to the system
+
+  kv::Arena second(kv::ArenaBlocks::kHugePages, pool);
+  char* a = second.Allocate(100);
+  CHECK(first_blocks.count(a) == 1);
+  CHECK(pool->kept_blocks() == 1);
+  // Fills a's block, takes the last kept block, then a fresh one (which
+  // may be mapped where the unkept block was, so only the count tells).
+  const std::vector<char*> more = TakeBlocks(&second, 2, 0x11);
+  REQUIRE(more.size() == 2);
+  CHECK(first_blocks.count(more[0]) == 1);
+  CHECK(more[0] != a);
+  CHECK(pool->kept_blocks() == 0);
+  CHECK(second.MemoryUsage() >= 3 * kBlock);
+}
+
+TEST_CASE("HugePageBlockPool of capacity 0 keeps nothing", "[arena]") {
+  auto pool = std::make_shared<kv::HugePageBlockPool>(0);
+  {
+    kv::Arena arena(kv::ArenaBlocks::kHugePages, pool);
+    TakeBlocks(&arena, 2, 0x22);
+  }
+  CHECK(pool->kept_blocks() == 0);
+}
+
+TEST_CASE("An arena keeps its pool alive until its blocks are back", "[arena]") {
+  auto pool = std::make_shared<kv::HugePageBlockPool>(4);
+  std::weak_ptr<kv::HugePageBlockPool> watch = pool;
+  auto arena = std::make_unique<kv::Arena>(kv::ArenaBlocks::kHugePages, pool);
+  TakeBlocks(arena.get(), 1, 0x33);
+  pool.reset();
+  CHECK_FALSE(watch.expired());
+  arena.reset();  // returns the block to the pool, then drops the last owner
+  CHECK(watch.expired());
+}
+
+TEST_CASE("Arenas without a pool and small-block arenas ignore pools", "[arena]") {
+  auto pool = std::make_shared<kv::HugePageBlockPool>(4);
+  {
+    kv::Arena small(kv::ArenaBlocks::kSmall, pool);
+    std::memset(small.Allocate(1000), 1, 1000);
+    kv::Arena unpooled(kv::ArenaBlocks::kHugePages);
+    TakeBlocks(&unpooled, 1, 0x44);
+  }
+  CHECK(pool->kept_blocks() == 0);
+}
