@@ -414,11 +414,7 @@ TEST_CASE("flush and properties", "[db]") {
 
 // The number right after `label` in kv.stats.
 std::uint64_t StatsNumberAfter(DB& db, const std::string& label) {
-  const std::string stats = db.GetProperty("kv.stats").value();
-  const std::size_t at = stats.find(label);
-  INFO(stats);
-  REQUIRE(at != std::string::npos);
-  return std::stoull(stats.substr(at + label.size()));
+  return kv::test::NumberAfter(db.GetProperty("kv.stats").value(), label);
 }
 
 // "Memtable bytes: N" from kv.stats.

@@ -126,6 +126,14 @@ inline std::optional<std::string> SmapsField(const void* address, std::string_vi
 
 // Seed for randomized tests: KV_TEST_SEED from the environment, else fixed,
 // so failures reproduce. Printed by the tests that use it.
+// The number right after `label` in `text` (e.g. a line of kv.stats).
+inline std::uint64_t NumberAfter(const std::string& text, const std::string& label) {
+  INFO(text);
+  const std::size_t at = text.find(label);
+  REQUIRE(at != std::string::npos);
+  return std::stoull(text.substr(at + label.size()));
+}
+
 inline std::uint64_t TestSeed() {
   if (const char* s = std::getenv("KV_TEST_SEED")) return std::strtoull(s, nullptr, 10);
   return 20261121;

@@ -110,7 +110,8 @@ struct Options {
   /// @name Environment
   /// @{
 
-  /// Open SSTable files kept by the table cache.
+  /// Open SSTable files kept by the table cache: up to half pinned to their
+  /// live tables (found without a lock), the rest least recently used.
   int max_open_files = 1000;
   /// All file I/O. nullptr: the POSIX file system (FileSystem::Default()).
   std::shared_ptr<FileSystem> file_system = nullptr;

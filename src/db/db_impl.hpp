@@ -220,6 +220,10 @@ class DBImpl final : public DB {
   bool wal_dir_synced_ ABSL_GUARDED_BY(mu_) = false;
   // WALs recovered at Open that still hold data not in any table.
   std::vector<std::uint64_t> live_old_wals_ ABSL_GUARDED_BY(mu_);
+  // Open table readers and the block cache. Declared before versions_ and
+  // read_sources_, so it is destroyed after them: their FileMetaData pin
+  // readers (db/table_slot.hpp) that point into its block cache.
+  std::unique_ptr<TableCache> table_cache_;
   // The table set and its manifest; also owns the file-number counter and
   // the highest sequence number handed out (last_sequence()).
   std::unique_ptr<VersionSet> versions_ ABSL_GUARDED_BY(mu_);
@@ -249,7 +253,6 @@ class DBImpl final : public DB {
   bool leader_gathering_ ABSL_GUARDED_BY(mu_) = false;
 
   // --- background work (db_flush.cpp) ---
-  std::unique_ptr<TableCache> table_cache_;
   std::thread bg_thread_;
   // Signalled when background work finishes a step (flush, compaction,
   // error) or there is new work for it.

@@ -66,6 +66,8 @@ std::string DBImpl::StatsString() {
       g(st.sync_gathers));
   absl::StrAppend(&out, "Reads: ", g(st.gets), " gets (", g(st.get_hits), " found), ",
                   g(st.iterators_created), " iterators\n");
+  absl::StrAppend(&out, "Table readers: ", table_cache_->pinned_readers(), " pinned, ",
+                  table_cache_->lru_readers(), " in the LRU\n");
   absl::StrAppend(&out, "Flushes: ", g(st.flushes), " (", g(st.flush_bytes_written),
                   " bytes); compactions: ", g(st.compactions), " (read ",
                   g(st.compaction_bytes_read), " bytes, wrote ", g(st.compaction_bytes_written),
@@ -119,6 +121,10 @@ std::string DBImpl::PrometheusText() {
   out.Counter("block_cache_hits_total", "Block cache lookups that hit (data and index blocks).",
               cache.hits());
   out.Counter("block_cache_misses_total", "Block cache lookups that missed.", cache.misses());
+  out.Gauge("pinned_table_readers", "Open table readers pinned to their tables' metadata.",
+            static_cast<std::uint64_t>(table_cache_->pinned_readers()));
+  out.Gauge("lru_table_readers", "Open table readers in the table cache's LRU.",
+            table_cache_->lru_readers());
   out.Gauge("block_cache_bytes", "Bytes charged to the block cache.", cache.TotalCharge());
   out.Gauge("block_cache_capacity_bytes", "The block cache's capacity.", cache.capacity());
   out.Counter("bloom_useful_total",

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "db/table_slot.hpp"
 #include "kv/internal_key.hpp"
 
 namespace kv::detail {
@@ -44,6 +45,9 @@ struct FileMetaData {
   std::string smallest, largest;  // internal keys (kv/internal_key.hpp)
   SequenceNumber smallest_seq = 0, largest_seq = 0;
   std::uint64_t num_entries = 0, num_deletions = 0;
+  // The table's reader, once the TableCache pins it (shared by copies; not
+  // part of the manifest).
+  SharedTableSlot table_slot;
 
   friend bool operator==(const FileMetaData&, const FileMetaData&) = default;
 };
