@@ -23,19 +23,22 @@ std::string FilesPerLevel(DB& db) {
   return out;
 }
 
-// Runs `show()` every `period` on its own thread until destroyed.
+// Runs `show()` once now, on the caller's thread, then every `period` on
+// its own thread until destroyed. The first call is synchronous so that
+// even work that ends before the thread is first scheduled shows a line.
 class Poller {
  public:
-  Poller(std::chrono::milliseconds period, std::function<void()> show)
-      : thread_([this, period, show = std::move(show)] {
-          std::unique_lock<std::mutex> l(mu_);
-          while (!stop_) {
-            l.unlock();
-            show();
-            l.lock();
-            cv_.wait_for(l, period, [this] { return stop_; });
-          }
-        }) {}
+  Poller(std::chrono::milliseconds period, std::function<void()> show) {
+    show();
+    thread_ = std::thread([this, period, show = std::move(show)] {
+      std::unique_lock<std::mutex> l(mu_);
+      while (!cv_.wait_for(l, period, [this] { return stop_; })) {
+        l.unlock();
+        show();
+        l.lock();
+      }
+    });
+  }
   ~Poller() {
     {
       std::lock_guard<std::mutex> l(mu_);
