@@ -48,8 +48,8 @@ std::string DBImpl::StatsString() {
                     imm_ != nullptr ? " (+ one immutable memtable being flushed)" : "",
                     ", kept for reuse: ", MemTableBlocksKeptBytes(), "\n");
     absl::StrAppend(&out, "Last sequence: ", versions_->last_sequence(),
-                    ", live WAL: ", wal_number_, ", live snapshots/iterators: ", snapshots_->size(),
-                    "\n");
+                    ", live WAL: ", WalFileName(wal_number_),
+                    ", live snapshots/iterators: ", snapshots_->size(), "\n");
     if (!bg_error_.ok()) absl::StrAppend(&out, "Background error: ", bg_error_.ToString(), "\n");
   }
   const std::uint64_t user_bytes = g(st.bytes_written);
