@@ -7,9 +7,9 @@
 /// clear all 2 MiB of it (and, in a VM, the host back it). On this project's
 /// benchmark machine that clearing (`clear_page_erms` under perf) was 10.8%
 /// of a 1M-key fillseq run's CPU samples and 4.3% of fillrandom +
-/// overwrite's, on the writer's thread. A DB frees one memtable's blocks when its flush finishes, while
-/// the memtable after it is still filling: handing those blocks over costs
-/// a lock per 2 MiB and no clearing at all.
+/// overwrite's, on the writer's thread. A DB frees one memtable's blocks
+/// when its flush finishes, while the memtable after it is still filling:
+/// handing those blocks over costs a lock per 2 MiB and no clearing at all.
 ///
 /// @code
 ///   auto pool = std::make_shared<kv::HugePageBlockPool>(/*capacity_blocks=*/33);

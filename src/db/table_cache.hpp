@@ -55,6 +55,9 @@ class TableCache {
     } else {
       KV_ASSIGN_OR_RETURN(reader, OpenTable(file.number, file.file_size));
     }
+    // Two threads can open the same table at once: the one that pins wins,
+    // and the other's reader goes to the LRU (counted there, so the bound
+    // holds) until it ages out.
     std::shared_ptr<void> budget = pins_->Take();
     if (budget != nullptr && file.table_slot->TryPin(file.number, reader, std::move(budget))) {
       // A pinned reader leaves the LRU: each open reader counts once.
@@ -156,8 +159,10 @@ class TableCache {
     return (*table)->NewIterator(options);
   }
 
-  // Closes table `number` (it is being deleted) and drops its blocks'
-  // cache entries lazily (their keys can never be looked up again).
+  // Closes table `number`'s LRU reader (the table is being deleted) and
+  // drops its blocks' cache entries lazily (their keys can never be looked
+  // up again). A pinned reader needs no eviction: it closes by itself when
+  // the table's last FileMetaData dies (with the last version naming it).
   void Evict(std::uint64_t number) { readers_.Erase(CacheKey{number, 0}); }
 
   const BlockCache& block_cache() const { return block_cache_; }

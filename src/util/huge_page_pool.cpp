@@ -4,7 +4,6 @@
 
 #include <cstdint>
 #include <new>
-#include <utility>
 
 #if defined(__linux__)
 #include <sys/mman.h>
