@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_format.h"
 #include "db/level_iterator.hpp"
+#include "db/table_slot.hpp"
 #include "kv/internal_key.hpp"
 #include "test_util.hpp"
 #include "vector_iterator.hpp"
@@ -45,6 +46,14 @@ struct FakeLevel {
       table_of_file[f->number] = i;
       files.push_back(std::move(f));
     }
+  }
+  // Pins a stand-in reader to every file's slot, as the table cache pins
+  // real ones (LevelIterator only asks whether one is pinned).
+  void PinAll() {
+    auto reader = std::shared_ptr<SSTableReader>(
+        reinterpret_cast<SSTableReader*>(new char[1]),
+        [](SSTableReader* r) { delete[] reinterpret_cast<char*>(r); });
+    for (const FileRef& f : files) REQUIRE(f->table_slot->TryPin(f->number, reader, nullptr));
   }
   LevelIterator Iterator() {
     return LevelIterator(files, [this](const FileMetaData& f) -> std::unique_ptr<kv::Iterator> {
@@ -118,8 +127,52 @@ TEST_CASE("tables are opened lazily, one at a time") {
   CHECK(level.opens == 2);
 }
 
+TEST_CASE("the last 8 pinned tables left stay open as spares and are reused, not reopened") {
+  std::vector<std::vector<std::string>> tables;
+  for (int t = 0; t < 12; ++t) tables.push_back({absl::StrFormat("k%02d", t)});
+  FakeLevel level(tables);
+  level.PinAll();
+  LevelIterator it = level.Iterator();
+  auto seek_table = [&](int t) {
+    it.Seek(IKey(absl::StrFormat("k%02d", t)));
+    REQUIRE(it.Valid());
+    CHECK(UserKeyOf(it) == absl::StrFormat("k%02d", t));
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (int t = 0; t < 9; ++t) seek_table(t);  // the current one plus 8 spares
+  }
+  CHECK(level.opens == 9);
+  seek_table(9);  // new: table 0, left longest ago, is dropped
+  CHECK(level.opens == 10);
+  seek_table(1);
+  CHECK(level.opens == 10);
+  seek_table(0);
+  CHECK(level.opens == 11);
+  // A spare is positioned afresh: walking backward from table 5 into table
+  // 4 (a spare, last left at its first key) starts at its last key.
+  seek_table(5);
+  it.Prev();
+  REQUIRE(it.Valid());
+  CHECK(UserKeyOf(it) == "k04");
+  CHECK(level.opens == 11);
+}
+
+TEST_CASE("tables whose reader is not pinned are never kept as spares") {
+  FakeLevel level({{"a"}, {"b"}, {"c"}});
+  LevelIterator it = level.Iterator();
+  for (int round = 0; round < 3; ++round) {
+    for (const char* k : {"a", "b", "c"}) {
+      it.Seek(IKey(k));
+      REQUIRE(it.Valid());
+      CHECK(UserKeyOf(it) == k);
+    }
+  }
+  CHECK(level.opens == 9);  // each table reopened every time: bounded by the table cache
+}
+
 TEST_CASE("a failing table stops the iterator with its error, in both directions") {
   FakeLevel level({{"a", "b"}, {"c", "d"}, {"e", "f"}});
+  level.PinAll();             // spares allowed, so the failed one is not kept only for its error
   level.failing.insert(101);  // the middle table
   LevelIterator it = level.Iterator();
   std::vector<std::string> seen;
@@ -136,6 +189,11 @@ TEST_CASE("a failing table stops the iterator with its error, in both directions
   it.Seek(IKey("e"));  // a healthy table again
   REQUIRE(it.Valid());
   REQUIRE_OK(it.status());
+  // The failed table is never kept as a spare: coming back reopens it.
+  const int opens = level.opens;
+  it.Seek(IKey("c"));
+  CHECK(level.opens == opens + 1);
+  CHECK(absl::IsDataLoss(it.status()));
 }
 
 TEST_CASE("random seeks and walks match the concatenated keys") {
@@ -152,6 +210,9 @@ TEST_CASE("random seeks and walks match the concatenated keys") {
     tables.push_back(std::move(keys));
   }
   FakeLevel level(tables);
+  // Unpinned: a table iterator per visit; pinned: 8 spares over 20 tables.
+  const bool pinned = GENERATE(false, true);
+  if (pinned) level.PinAll();
   const std::vector<std::string> all = level.AllKeys();
   LevelIterator it = level.Iterator();
   for (int round = 0; round < 500; ++round) {
