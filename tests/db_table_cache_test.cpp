@@ -23,10 +23,7 @@ namespace {
 using kv::DB;
 using kv::Options;
 
-// The number right after `label` in kv.stats.
-std::uint64_t StatsNumberAfter(DB& db, const std::string& label) {
-  return kv::test::NumberAfter(db.GetProperty("kv.stats").value(), label);
-}
+using kv::test::StatsNumberAfter;
 
 std::uint64_t PinnedReaders(DB& db) { return StatsNumberAfter(db, "Table readers: "); }
 std::uint64_t LruReaders(DB& db) { return StatsNumberAfter(db, " pinned, "); }
@@ -148,10 +145,7 @@ TEST_CASE("TableSlot: copies of a FileMetaData share one slot; the first pin win
   CHECK(copy == meta);
   CHECK(other == meta);  // slots never make metadata unequal
 
-  // Any non-null shared_ptr will do as the "reader": the slot never calls it.
-  auto reader = std::shared_ptr<kv::SSTableReader>(
-      reinterpret_cast<kv::SSTableReader*>(new char[1]),
-      [](kv::SSTableReader* r) { delete[] reinterpret_cast<char*>(r); });
+  const auto reader = kv::test::StandInTableReader();  // the slot never calls it
   int budget_released = 0;
   std::shared_ptr<void> budget(&budget_released, [](void* p) { ++*static_cast<int*>(p); });
   CHECK(meta.table_slot->reader(7) == nullptr);

@@ -412,10 +412,7 @@ TEST_CASE("flush and properties", "[db]") {
   REQUIRE(prom.find("kv_writes_total 1") != std::string::npos);
 }
 
-// The number right after `label` in kv.stats.
-std::uint64_t StatsNumberAfter(DB& db, const std::string& label) {
-  return kv::test::NumberAfter(db.GetProperty("kv.stats").value(), label);
-}
+using kv::test::StatsNumberAfter;
 
 // "Memtable bytes: N" from kv.stats.
 std::uint64_t MemTableBytes(DB& db) { return StatsNumberAfter(db, "Memtable bytes: "); }

@@ -50,9 +50,7 @@ struct FakeLevel {
   // Pins a stand-in reader to every file's slot, as the table cache pins
   // real ones (LevelIterator only asks whether one is pinned).
   void PinAll() {
-    auto reader = std::shared_ptr<SSTableReader>(
-        reinterpret_cast<SSTableReader*>(new char[1]),
-        [](SSTableReader* r) { delete[] reinterpret_cast<char*>(r); });
+    const auto reader = test::StandInTableReader();
     for (const FileRef& f : files) REQUIRE(f->table_slot->TryPin(f->number, reader, nullptr));
   }
   LevelIterator Iterator() {

@@ -17,7 +17,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "kv/db.hpp"
 #include "kv/env.hpp"
+
+namespace kv {
+class SSTableReader;
+}
 
 // REQUIRE that a Status (or StatusOr) is OK, printing it if not.
 #define REQUIRE_OK(expr)                                               \
@@ -126,12 +131,21 @@ inline std::optional<std::string> SmapsField(const void* address, std::string_vi
 
 // Seed for randomized tests: KV_TEST_SEED from the environment, else fixed,
 // so failures reproduce. Printed by the tests that use it.
-// The number right after `label` in `text` (e.g. a line of kv.stats).
-inline std::uint64_t NumberAfter(const std::string& text, const std::string& label) {
-  INFO(text);
-  const std::size_t at = text.find(label);
+// The number right after `label` in the DB's kv.stats text.
+inline std::uint64_t StatsNumberAfter(DB& db, const std::string& label) {
+  const std::string stats = db.GetProperty("kv.stats").value();
+  INFO(stats);
+  const std::size_t at = stats.find(label);
   REQUIRE(at != std::string::npos);
-  return std::stoull(text.substr(at + label.size()));
+  return std::stoull(stats.substr(at + label.size()));
+}
+
+// A non-null stand-in for an SSTableReader, for tests that pin a reader to a
+// TableSlot (db/table_slot.hpp), which only stores and compares the pointer.
+inline std::shared_ptr<SSTableReader> StandInTableReader() {
+  return std::shared_ptr<SSTableReader>(
+      reinterpret_cast<SSTableReader*>(new char[1]),
+      [](SSTableReader* r) { delete[] reinterpret_cast<char*>(r); });
 }
 
 inline std::uint64_t TestSeed() {
