@@ -225,6 +225,53 @@ TEST_CASE("TTL: expiry via batch entry and WriteOptions, judged at read time", "
   snap.reset();
 }
 
+// A ManualClock that counts the NowMicros calls made on the thread that
+// created it (the background thread reads the clock too, when it pleases).
+class CountingClock final : public Clock {
+ public:
+  std::uint64_t NowMicros() override {
+    if (std::this_thread::get_id() == owner_) ++calls_;
+    return base_.NowMicros();
+  }
+  std::uint64_t MonotonicMicros() override { return base_.MonotonicMicros(); }
+  void SleepForMicros(std::uint64_t micros) override { base_.SleepForMicros(micros); }
+  void Advance(std::uint64_t micros) { base_.Advance(micros); }
+  std::uint64_t calls() const { return calls_.load(); }
+
+ private:
+  ManualClock base_;
+  const std::thread::id owner_ = std::this_thread::get_id();
+  std::atomic<std::uint64_t> calls_{0};
+};
+
+TEST_CASE("Get reads the clock only when it meets an entry with an expiry time", "[db][ttl]") {
+  auto clock = std::make_shared<CountingClock>();
+  DBFixture f(true, Options{.clock = clock});
+  auto db = f.Open();
+  const WriteOptions ttl10s{.ttl = std::chrono::seconds(10)};
+  REQUIRE_OK(db->Put("table-plain", "tp"));
+  REQUIRE_OK(db->Put(ttl10s, "table-ttl", "tt"));
+  REQUIRE_OK(db->Flush());
+  REQUIRE_OK(db->Put("mem-plain", "mp"));
+  REQUIRE_OK(db->Put(ttl10s, "mem-ttl", "mt"));
+
+  const std::uint64_t before = clock->calls();
+  CHECK(db->Get("table-plain").value() == "tp");
+  CHECK(db->Get("mem-plain").value() == "mp");
+  CHECK(absl::IsNotFound(db->Get("absent").status()));
+  CHECK(clock->calls() == before);  // no expiring entry met: no clock read
+  CHECK(db->Get("mem-ttl").value() == "mt");
+  CHECK(clock->calls() == before + 1);
+  CHECK(db->Get("table-ttl").value() == "tt");
+  CHECK(clock->calls() == before + 2);
+
+  // The lazily read time still decides expiry, in both places.
+  clock->Advance(10'000'000);
+  CHECK(absl::IsNotFound(db->Get("mem-ttl").status()));
+  CHECK(absl::IsNotFound(db->Get("table-ttl").status()));
+  CHECK(db->Get("table-plain").value() == "tp");
+}
+
 // A clock that, once armed, writes to another DB from inside NowMicros:
 // the clock is read inside DB::Write (TTL resolution), so this is a Put
 // re-entered on the same thread while the outer Put's batch is in use.

@@ -39,6 +39,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "kv/arena.hpp"
@@ -207,6 +208,16 @@ class MemTable {
   /// value copy.
   LookupResult Get(std::string_view user_key, SequenceNumber seq, std::uint64_t now_micros,
                    std::string* value) const {
+    return Get(
+        user_key, seq, [now_micros] { return now_micros; }, value);
+  }
+  /// Get with the time asked for only if the entry found has an expiry time:
+  /// `now_micros()` returns the time in microseconds (see DBImpl::Get, which
+  /// reads the clock only then).
+  template <typename NowMicros>
+  requires std::is_invocable_r_v<std::uint64_t, NowMicros&> LookupResult
+  Get(std::string_view user_key, SequenceNumber seq, NowMicros&& now_micros, std::string* value)
+  const {
     // An empty memtable (after a flush, every Get asks one) costs nothing;
     // otherwise the filter usually answers for keys it does not hold.
     if (empty() || !bloom_.HashMayMatch(BloomHash(user_key))) return LookupResult::kAbsent;
@@ -230,7 +241,7 @@ class MemTable {
         std::uint64_t expiry = 0;
         std::string_view user_value;
         if (!SplitExpiringValue(detail::EntryValue(ikey), &expiry, &user_value) ||
-            expiry <= now_micros) {
+            expiry <= now_micros()) {
           return LookupResult::kDeleted;
         }
         value->assign(user_value.data(), user_value.size());

@@ -183,7 +183,9 @@ class DBImpl final : public DB {
   struct ReadView {
     std::shared_ptr<const ReadSources> sources;
     SequenceNumber sequence = 0;
-    std::uint64_t now_micros = 0;  // expiry is judged at this time
+    // The time expiry is judged at: a snapshot's read time, or empty for
+    // "now", which the read takes from clock_ when it first needs it.
+    std::optional<std::uint64_t> read_time_micros;
   };
   ReadView PinReadView(const ReadOptions& options) ABSL_LOCKS_EXCLUDED(mu_);
 
