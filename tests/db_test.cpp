@@ -164,6 +164,76 @@ TEST_CASE("iterators: order, seek, both directions, point in time", "[db]") {
   }
 }
 
+// With everything flushed and compacted, an iterator has one source (its
+// empty memtable is left out and nothing is merged): it must still be a
+// point in time, walk both ways and turn.
+TEST_CASE("iterators over a flushed DB: one source, still a point in time", "[db]") {
+  DBFixture f(/*in_memory=*/false);
+  auto db = f.Open();
+  for (int i = 0; i < 200; i += 2) REQUIRE_OK(db->Put(absl::StrCat("k", 1000 + i), "old"));
+  REQUIRE_OK(db->CompactRange(std::nullopt, std::nullopt));  // flushes first
+  REQUIRE(db->GetProperty("kv.num-files-at-level0").value() == "0");
+  const std::vector<std::string> before = ScanAll(*db);
+  REQUIRE(before.size() == 100);
+
+  auto it = db->NewIterator();
+  // Into the memtable that was empty when `it` was made: a key before all
+  // others, one between two, an overwrite and a delete.
+  REQUIRE_OK(db->Put("a", "new"));
+  REQUIRE_OK(db->Put("k1001", "new"));
+  REQUIRE_OK(db->Put("k1002", "new"));
+  REQUIRE_OK(db->Delete("k1004"));
+  std::vector<std::string> seen;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    seen.push_back(std::string(it->key()) + "=" + std::string(it->value()));
+  }
+  REQUIRE_OK(it->status());
+  CHECK(seen == before);
+  it->Seek("k1003");
+  REQUIRE(it->Valid());
+  CHECK(it->key() == "k1004");  // deleted after `it` was made
+  it->Prev();
+  REQUIRE(it->Valid());
+  CHECK(it->key() == "k1002");
+  CHECK(it->value() == "old");
+  it->Next();
+  it->Next();
+  REQUIRE(it->Valid());
+  CHECK(it->key() == "k1006");
+
+  const std::vector<std::string> after = ScanAll(*db);
+  CHECK(after.front() == "a=new");
+  CHECK(after.size() == 101);  // + a, + k1001, - k1004
+}
+
+// Iterators made while a writer fills an empty memtable: whatever a
+// snapshot taken before an iterator sees, the iterator sees too (the
+// memtable must not be left out once it holds writes the iterator's
+// sequence covers).
+TEST_CASE("iterators made during the first writes into an empty memtable miss none of them",
+          "[db][concurrency]") {
+  DBFixture f(/*in_memory=*/true);
+  auto db = f.Open();
+  REQUIRE_OK(db->Put("base", "v"));
+  for (int round = 0; round < 200; ++round) {
+    REQUIRE_OK(db->Flush());  // the memtable is empty again
+    const std::string key = absl::StrCat("r", round);
+    absl::Status put_status;
+    std::thread writer([&] { put_status = db->Put(key, "v"); });
+    for (int i = 0; i < 20; ++i) {
+      std::unique_ptr<const Snapshot> snap = db->GetSnapshot();
+      auto it = db->NewIterator();
+      std::string ignored;
+      const bool snapshot_sees = db->Get(ReadOptions{.snapshot = snap.get()}, key, &ignored).ok();
+      it->Seek(key);
+      const bool iterator_sees = it->Valid() && it->key() == key;
+      if (snapshot_sees) REQUIRE(iterator_sees);
+    }
+    writer.join();
+    REQUIRE_OK(put_status);
+  }
+}
+
 TEST_CASE("snapshots see one point in time", "[db]") {
   DBFixture f(true);
   auto db = f.Open();

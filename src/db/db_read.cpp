@@ -178,9 +178,15 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
       view.read_time_micros ? *view.read_time_micros : clock_->NowMicros();
   const ReadSources& sources = *view.sources;
   std::vector<std::unique_ptr<Iterator>> children;
-  children.push_back(std::make_unique<OwningMemTableIterator>(sources.mem));
-  if (sources.imm != nullptr) {
-    children.push_back(std::make_unique<OwningMemTableIterator>(sources.imm));
+  // A memtable that is empty now holds nothing this iterator may ever see:
+  // every write at or below view.sequence was inserted (and counted) before
+  // that sequence was published, and PinReadView loaded it with acquire
+  // before this check; later writes get higher sequences. Leaving it out
+  // spares every step a merge (see the single-child case below).
+  for (const std::shared_ptr<MemTable>& m : {sources.mem, sources.imm}) {
+    if (m != nullptr && !m->empty()) {
+      children.push_back(std::make_unique<OwningMemTableIterator>(m));
+    }
   }
   // L0 tables overlap: one child each. A deeper level is one child, a
   // LevelIterator that opens its tables one at a time.
@@ -201,8 +207,12 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
   std::vector<std::shared_ptr<const void>> pins;
   pins.push_back(std::move(view.sources));  // keeps every table file of this version alive
   pins.push_back(std::make_shared<IteratorReadPoint>(snapshots_, view.sequence, read_time));
-  return std::make_unique<DBIterator>(std::make_unique<MergingIterator>(std::move(children)),
-                                      view.sequence, read_time, std::move(pins));
+  // One source (a flushed DB with its data in one level, the steady state
+  // of a read-mostly DB) needs no merging: DBIterator reads it directly.
+  std::unique_ptr<Iterator> merged = children.size() == 1
+                                         ? std::move(children.front())
+                                         : std::make_unique<MergingIterator>(std::move(children));
+  return std::make_unique<DBIterator>(std::move(merged), view.sequence, read_time, std::move(pins));
 }
 
 }  // namespace kv::detail
