@@ -191,6 +191,24 @@ TEST_CASE("SkipList insert orders: ascending, descending, runs and interleaved s
   CheckMatchesModel(list, model, kRange, rng);
 }
 
+// Insert with a probe of another type (U64Cmp compares keys with signed
+// probes) builds the same list as Insert with the key itself.
+TEST_CASE("SkipList insert with a probe orders as the key would", "[skiplist]") {
+  const std::uint64_t seed = kv::test::TestSeed();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  constexpr std::uint64_t kRange = 20000;
+  kv::Arena arena;
+  List list(U64Cmp{}, &arena, seed);
+  std::set<std::uint64_t> model;
+  for (int i = 0; i < 10000; ++i) {
+    // Runs of ascending keys (the splice path) between random ones.
+    const std::uint64_t k = i % 64 < 32 ? rng() % kRange : (i * 7) % kRange;
+    if (model.insert(k).second) list.Insert(k, static_cast<std::int64_t>(k));
+  }
+  CheckMatchesModel(list, model, kRange, rng);
+}
+
 TEST_CASE("SkipList arena grows with inserts", "[skiplist]") {
   kv::Arena arena;
   List list(U64Cmp{}, &arena);

@@ -194,7 +194,9 @@ class MemTable {
     // the entry (through the skiplist's release/acquire, or the DB's
     // published sequence) also sees its bits.
     bloom_.AddHashSingleWriter(BloomHash(user_key));  // Add is serialized
-    table_.Insert(key_record);                        // the node lands right after the key record
+    // The node lands right after the key record. The search compares
+    // against the key decoded once, not against the record.
+    table_.Insert(key_record, detail::MemTableLookupKey{user_key, PackTrailer(seq, type)});
     num_entries_.fetch_add(1, std::memory_order_relaxed);
   }
 
