@@ -46,10 +46,10 @@ absl::Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::
   const ReadView view = PinReadView(options);
   const SequenceNumber sequence = view.sequence;
   // Without a snapshot, expiry is judged at the time of the first expiring
-  // entry this Get meets: most Gets meet none, and reading the clock cost
-  // 4% of a readrandom Get. Any instant during the call is a valid read
-  // time, and a later one only expires more: nothing compaction dropped
-  // can come back.
+  // entry this Get meets: most Gets meet none, and reading the clock was
+  // 3.5% of a readmissing Get's instructions. Any instant during the call
+  // is a valid read time, and a later one only expires more: nothing
+  // compaction dropped can come back.
   std::optional<std::uint64_t> read_time = view.read_time_micros;
   auto now = [&] {
     if (!read_time) read_time = clock_->NowMicros();
