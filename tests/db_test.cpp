@@ -672,8 +672,18 @@ TEST_CASE("many threads write and read concurrently", "[db][concurrency]") {
       if (!it->status().ok()) ++scan_errors;
     }
   });
+  // Flush() queues with the writers (it needs the WAL): it must be woken
+  // to lead, and must wake the writers behind it.
+  std::atomic<int> flush_errors{0};
+  std::thread flusher([&] {
+    for (int round = 0; round < 20; ++round) {
+      if (!db->Flush().ok()) ++flush_errors;
+    }
+  });
   for (auto& th : threads) th.join();
   reader.join();
+  flusher.join();
+  REQUIRE(flush_errors == 0);
   REQUIRE(write_errors == 0);
   REQUIRE(read_errors == 0);
   REQUIRE(scan_errors == 0);

@@ -225,10 +225,10 @@ absl::Status DBImpl::Flush() {
   Writer w;
   kv::MutexLock l(&mu_);
   writers_.push_back(&w);
-  while (&w != writers_.front()) w.cv.Wait(&mu_);
+  while (&w != writers_.front()) writers_cv_.Wait(&mu_);
   absl::Status s = MakeRoomForWriteLocked(/*force=*/true);
   writers_.pop_front();
-  if (!writers_.empty()) writers_.front()->cv.Signal();
+  if (!writers_.empty()) writers_cv_.SignalAll();  // the next writer leads
   KV_RETURN_IF_ERROR(s);
   while (imm_ != nullptr && bg_error_.ok() && !shutting_down_) bg_cv_.Wait(&mu_);
   return bg_error_;

@@ -83,12 +83,14 @@ class DBImpl final : public DB {
   [[nodiscard]] absl::Status Recover() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  // One writer waiting in the queue.
+  // One writer waiting in the queue (it waits on writers_cv_).
   struct Writer {
     const WriteBatch* batch = nullptr;
     bool sync = false;
     bool done = false;
     absl::Status status;
+    // Wakes this writer while it leads and gathers a sync group
+    // (GatherSyncGroupLocked); arriving writers signal it under mu_.
     kv::CondVar cv;
   };
 
@@ -215,6 +217,10 @@ class DBImpl final : public DB {
   std::shared_ptr<MemTable> mem_ ABSL_GUARDED_BY(mu_);
   // Writers queued for the WAL; the front one is the leader.
   std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);
+  // Queued writers wait on it to be done or to lead. Signalled (all) when a
+  // group finishes, after the leader has released mu_: signalling each
+  // member while holding mu_ woke it only to block on mu_ again.
+  kv::CondVar writers_cv_;
   // The live WAL. Used by the leader without mu_ (see the banner).
   std::unique_ptr<wal::Writer> wal_;
   std::uint64_t wal_number_ ABSL_GUARDED_BY(mu_) = 0;

@@ -4,8 +4,9 @@
 // it merges the batches of the writers behind it (up to a byte cap) into one
 // WAL record, assigns the group one contiguous sequence range, appends the
 // record (one write(2)), fdatasyncs if any member asked for sync, inserts
-// the group into the memtable, publishes the sequence range to readers, and
-// wakes the members with the common status.
+// the group into the memtable, publishes the sequence range to readers,
+// marks the members done with the common status, and wakes the queue once
+// it has released the mutex.
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -45,6 +46,23 @@ class MemTableInserter final : public BatchHandler {
   BatchCounts* counts_;
 };
 
+// Wakes every waiter of a condition variable when destroyed, if armed.
+// Declared before a MutexLock, it signals after the lock is released.
+class SignalAllOnExit {
+ public:
+  explicit SignalAllOnExit(kv::CondVar* cv) : cv_(cv) {}
+  SignalAllOnExit(const SignalAllOnExit&) = delete;
+  SignalAllOnExit& operator=(const SignalAllOnExit&) = delete;
+  ~SignalAllOnExit() {
+    if (armed_) cv_->SignalAll();
+  }
+  void Arm() { armed_ = true; }
+
+ private:
+  kv::CondVar* const cv_;
+  bool armed_ = false;
+};
+
 }  // namespace
 
 absl::Status InsertBatchIntoMemTable(std::string_view batch_contents, MemTable* mem,
@@ -77,10 +95,13 @@ absl::Status DBImpl::Write(const WriteOptions& options, const WriteBatch& user_b
   w.batch = batch;
   w.sync = options.sync;
 
+  // writers_cv_ belongs to the DB, which outlives this call: signalling it
+  // after mu_ is released cannot touch a finished member's Writer.
+  SignalAllOnExit wake_queue(&writers_cv_);
   kv::MutexLock l(&mu_);
   writers_.push_back(&w);
   if (leader_gathering_) writers_.front()->cv.Signal();  // one more for its group
-  while (!w.done && &w != writers_.front()) w.cv.Wait(&mu_);
+  while (!w.done && &w != writers_.front()) writers_cv_.Wait(&mu_);
   if (w.done) return w.status;
 
   // This thread is the leader.
@@ -154,7 +175,6 @@ absl::Status DBImpl::Write(const WriteOptions& options, const WriteBatch& user_b
     if (ready != &w) {
       ready->status = s;
       ready->done = true;
-      ready->cv.Signal();
     }
     if (ready == last) break;
   }
@@ -162,7 +182,9 @@ absl::Status DBImpl::Write(const WriteOptions& options, const WriteBatch& user_b
     sync_writers_in_flight_ = members + writers_.size();  // the group and those behind it
     last_wal_sync_micros_ = sync_micros;
   }
-  if (!writers_.empty()) writers_.front()->cv.Signal();
+  // The members are done and the next writer leads: they wake once mu_ is
+  // released (wake_queue).
+  if (last != &w || !writers_.empty()) wake_queue.Arm();
   if (!s.ok()) DBStats::Add(stats_.write_errors);
   return s;
 }
