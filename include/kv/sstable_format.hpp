@@ -344,7 +344,7 @@ inline constexpr std::size_t kMaxPrefetchedBlockBytes = 16 << 10;
 /// cold: its lines in no CPU cache, its page not in the TLB. The search then
 /// touches the trailer, the restart array, a restart key and a run of
 /// entries, each load waiting for the miss before it; prefetched together,
-/// those misses overlap (readrandom +12% in docs/BENCHMARKS.md). Larger
+/// those misses overlap (readrandom +9% in docs/BENCHMARKS.md). Larger
 /// blocks (a huge value) are left alone: a search reads little of them.
 inline void PrefetchBlock(std::string_view bytes) {
   if (bytes.size() > kMaxPrefetchedBlockBytes) return;
