@@ -28,6 +28,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "kv/coding.hpp"
 
@@ -180,13 +181,21 @@ inline int CompareInternalKeys(std::string_view a, std::string_view b) {
   return true;
 }
 
-/// True if an entry of this type and stored value is expired at `now_micros`.
-inline bool IsExpired(ValueType type, std::string_view stored_value, std::uint64_t now_micros) {
+/// True if an entry of this type and stored value is expired at the time
+/// `now_micros()` returns, which is asked only for an entry with an expiry
+/// time (a Get reads the clock only then).
+template <typename NowMicros>
+requires std::is_invocable_r_v<std::uint64_t, NowMicros&>
+bool IsExpired(ValueType type, std::string_view stored_value, NowMicros&& now_micros) {
   if (type != ValueType::kValueWithExpiry) return false;
   std::uint64_t expiry = 0;
   std::string_view v;
   if (!SplitExpiringValue(stored_value, &expiry, &v)) return true;  // malformed: never returned
-  return expiry <= now_micros;
+  return expiry <= now_micros();
+}
+/// True if an entry of this type and stored value is expired at `now_micros`.
+inline bool IsExpired(ValueType type, std::string_view stored_value, std::uint64_t now_micros) {
+  return IsExpired(type, stored_value, [now_micros] { return now_micros; });
 }
 
 }  // namespace kv

@@ -97,8 +97,7 @@ absl::Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::
             return false;
           }
           if (parsed.user_key != key) return false;  // not in this table
-          if (parsed.type == ValueType::kDeletion || (parsed.type == ValueType::kValueWithExpiry &&
-                                                      IsExpired(parsed.type, stored, now()))) {
+          if (parsed.type == ValueType::kDeletion || IsExpired(parsed.type, stored, now)) {
             state = State::kDeleted;
           } else {
             const std::string_view v =
