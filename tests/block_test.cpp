@@ -198,6 +198,132 @@ TEST_CASE("Block with internal keys orders versions newest first") {
   REQUIRE(p.sequence == 10 + 49);
 }
 
+// Sorted internal keys whose user keys are often prefixes of each other and
+// share long prefixes (a small alphabet, lengths 0-19, crossing the 8-byte
+// steps of the comparison), each with 1-3 versions. Sequences are spread
+// over all 56 bits, so trailer bytes vary and sometimes match user-key bytes.
+Entries RandomInternalEntries(std::mt19937_64& rng, std::size_t n) {
+  const std::vector<std::string> users = test::RandomSortedKeys(rng, n,
+                                                                std::string_view("\x00\x01"
+                                                                                 "ab\xfe\xff",
+                                                                                 6),
+                                                                20);
+  Entries out;
+  for (const std::string& user : users) {
+    std::vector<SequenceNumber> seqs;
+    const std::size_t versions = 1 + rng() % 3;
+    for (std::size_t v = 0; v < versions; ++v) {
+      seqs.push_back(rng() % 4 == 0 ? rng() % 8 : rng() & kMaxSequenceNumber);
+    }
+    std::sort(seqs.rbegin(), seqs.rend());  // newest first: internal-key order
+    seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+    for (SequenceNumber seq : seqs) {
+      const auto type = static_cast<ValueType>(rng() % 3);
+      out.emplace_back(MakeInternalKey(user, seq, type), std::string(rng() % 5, 'v'));
+    }
+  }
+  return out;
+}
+
+// Encodes `entries` as a block by hand, storing at each non-restart entry a
+// shared-prefix length drawn at random from [0, longest common prefix]: a
+// shorter prefix than BlockBuilder would store, but as valid a block.
+std::shared_ptr<const Block> BuildWithShortPrefixes(const Entries& entries, int restart_interval,
+                                                    std::mt19937_64& rng) {
+  std::string out;
+  std::vector<std::uint32_t> restarts;
+  std::string prev;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto& [key, value] = entries[i];
+    std::size_t shared = 0;
+    if (i % static_cast<std::size_t>(restart_interval) == 0) {
+      restarts.push_back(static_cast<std::uint32_t>(out.size()));
+    } else {
+      const std::size_t longest =
+          FirstMismatch(prev.data(), key.data(), 0, std::min(prev.size(), key.size()));
+      shared = rng() % (longest + 1);
+    }
+    PutVarint32(&out, static_cast<std::uint32_t>(shared));
+    PutVarint32(&out, static_cast<std::uint32_t>(key.size() - shared));
+    PutVarint32(&out, static_cast<std::uint32_t>(value.size()));
+    out.append(key, shared);
+    out.append(value);
+    prev = key;
+  }
+  if (restarts.empty()) restarts.push_back(0);
+  for (std::uint32_t r : restarts) PutFixed32(&out, r);
+  PutFixed32(&out, static_cast<std::uint32_t>(restarts.size()));
+  auto block = Block::FromContents(out);
+  REQUIRE_OK(block);
+  return *block;
+}
+
+// Seeks `block` (built from `model`, internal keys) to targets around every
+// key: each version, the sequences next to it, the newest and oldest
+// possible, and user keys just before, after and inside it. Each must land
+// where lower_bound in the model does.
+void CheckInternalKeySeeks(const std::shared_ptr<const Block>& block, const Entries& model) {
+  std::vector<std::string> targets = {
+      MakeInternalKey("", kMaxSequenceNumber, kValueTypeForSeek),
+      MakeInternalKey(std::string(21, '\xff'), 0, ValueType::kDeletion)};
+  for (const auto& [key, value] : model) {
+    const std::string user(ExtractUserKey(key));
+    const SequenceNumber seq = ExtractTrailer(key) >> 8;
+    for (SequenceNumber s :
+         {seq, seq + 1, seq == 0 ? 0 : seq - 1, kMaxSequenceNumber, SequenceNumber{0}}) {
+      if (s > kMaxSequenceNumber) continue;
+      targets.push_back(MakeInternalKey(user, s, kValueTypeForSeek));
+      targets.push_back(MakeInternalKey(user, s, ValueType::kDeletion));
+    }
+    for (const std::string& u : {user + '\0', user + '\xff', user.substr(0, user.size() / 2),
+                                 user.empty() ? user : user.substr(0, user.size() - 1)}) {
+      targets.push_back(MakeInternalKey(u, seq, kValueTypeForSeek));
+    }
+  }
+  const auto less = [](const auto& e, const std::string& t) {
+    return CompareInternalKeys(e.first, t) < 0;
+  };
+  BlockIter it(block, CompareInternalKeys, nullptr, 0, kTrailerBytes);
+  for (const std::string& t : targets) {
+    const auto i = static_cast<std::size_t>(std::lower_bound(model.begin(), model.end(), t, less) -
+                                            model.begin());
+    it.Seek(t);
+    ExpectAt(it, model, i);
+    if (i < model.size()) {
+      it.Next();
+      ExpectAt(it, model, i + 1);
+    }
+  }
+}
+
+TEST_CASE("Block seeks over internal keys land where the model's lower_bound does") {
+  std::mt19937_64 rng(test::TestSeed());
+  for (int restart_interval : {1, 2, 3, 16}) {
+    for (std::size_t n : {1, 5, 40, 300}) {
+      INFO("restart_interval=" << restart_interval << " n=" << n);
+      const Entries model = RandomInternalEntries(rng, n);
+      BlockBuilder b(restart_interval);
+      for (const auto& [k, v] : model) b.Add(k, v);
+      auto block = Block::FromContents(b.Finish());
+      REQUIRE_OK(block);
+      CheckInternalKeySeeks(*block, model);
+    }
+  }
+}
+
+TEST_CASE("Block seeks over internal keys do not rely on stored prefixes being the longest") {
+  // The scan decides many entries from the stored shared-prefix length
+  // alone; a writer may store a shorter prefix than the longest common one.
+  std::mt19937_64 rng(test::TestSeed() + 1);
+  for (int restart_interval : {2, 16}) {
+    for (int round = 0; round < 20; ++round) {
+      INFO("restart_interval=" << restart_interval << " round=" << round);
+      const Entries model = RandomInternalEntries(rng, 60);
+      CheckInternalKeySeeks(BuildWithShortPrefixes(model, restart_interval, rng), model);
+    }
+  }
+}
+
 TEST_CASE("Block iterator treats keys shorter than min_key_bytes as corruption") {
   BlockBuilder b(2);
   b.Add("abcdefgh1", "x");

@@ -94,6 +94,25 @@ TEST_CASE("coding: CopyShortBytes agrees with memcpy at every length", "[coding]
   }
 }
 
+TEST_CASE("coding: FirstMismatch finds the first differing byte from any start", "[coding]") {
+  std::mt19937_64 rng(test::TestSeed());
+  for (std::size_t n = 0; n <= 40; ++n) {
+    for (int round = 0; round < 50; ++round) {
+      std::string a(n, '\0');
+      for (char& c : a) c = static_cast<char>(rng() % 3);  // many equal runs
+      std::string b = a;
+      // Differ at up to two random places, or nowhere.
+      for (std::uint64_t k = rng() % 3; k > 0 && n > 0; --k)
+        b[rng() % n] ^= static_cast<char>(1 + rng() % 255);
+      const std::size_t from = n == 0 ? 0 : rng() % (n + 1);
+      std::size_t expected = from;
+      while (expected < n && a[expected] == b[expected]) ++expected;
+      INFO("n=" << n << " from=" << from);
+      REQUIRE(FirstMismatch(a.data(), b.data(), from, n) == expected);
+    }
+  }
+}
+
 TEST_CASE("coding: short fixed-width input is rejected", "[coding]") {
   const std::string s = "abcdefg";  // 7 bytes
   for (std::size_t n = 0; n < 8; ++n) {

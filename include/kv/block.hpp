@@ -35,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -280,37 +281,92 @@ class BlockIter final : public Iterator {
   }
 
   void Seek(std::string_view target) override {
+    if (!status_.ok()) return;
     // Tables of internal keys (nearly every lookup) compare through a direct
-    // call the compiler can inline, not through the function pointer.
+    // call the compiler can inline, not through the function pointer, and
+    // scan their restart interval without a full comparison per entry.
     if (cmp_ == &CompareInternalKeys) {
-      SeekWith(target,
-               [](std::string_view a, std::string_view b) { return CompareInternalKeys(a, b); });
+      const auto cmp = [](std::string_view a, std::string_view b) {
+        return CompareInternalKeys(a, b);
+      };
+      if (!SeekToRestartBefore(target, cmp)) return;
+      if (target.size() >= kTrailerBytes && min_key_bytes_ >= kTrailerBytes) {
+        ScanToInternalKey(target);
+      } else {
+        ScanTo(target, cmp);
+      }
     } else {
-      SeekWith(target, cmp_);
+      if (!SeekToRestartBefore(target, cmp_)) return;
+      ScanTo(target, cmp_);
     }
   }
 
  private:
+  // Binary search for the last restart point whose key is < target (the
+  // answer is at or after it, or at restart 0) and positions just before it.
   template <typename Compare>
-  void SeekWith(std::string_view target, Compare cmp) {
-    if (!status_.ok()) return;
-    // Binary search for the last restart point whose key is < target; the
-    // answer is at or after it (or at restart 0).
+  bool SeekToRestartBefore(std::string_view target, Compare cmp) {
     std::uint32_t left = 0;
     std::uint32_t right = num_restarts_ - 1;
     while (left < right) {
       const std::uint32_t mid = left + (right - left + 1) / 2;
       std::string_view mid_key;
-      if (!RestartKey(mid, &mid_key)) return;
+      if (!RestartKey(mid, &mid_key)) return false;
       if (cmp(mid_key, target) < 0) {
         left = mid;
       } else {
         right = mid - 1;
       }
     }
-    if (!SeekToRestartPoint(left)) return;
+    return SeekToRestartPoint(left);
+  }
+
+  // Parses forward to the first entry >= target.
+  template <typename Compare>
+  void ScanTo(std::string_view target, Compare cmp) {
     while (ParseNextKey()) {
       if (cmp(key_, target) >= 0) return;
+    }
+  }
+
+  // ScanTo for internal keys (CompareInternalKeys), mostly without comparing
+  // keys. While the current key K is known to sort before the target T, it
+  // remembers m, how many leading user-key bytes K shares with T. The next
+  // key K' shares `shared` bytes with K. If shared > m, and m is short of
+  // both K's and K''s user-key length, then K' agrees with T up to m and
+  // has K's byte at m, which is below T's: K' < T, decided without reading
+  // K''s bytes. Otherwise K' and T are compared from min(shared, m), the
+  // bytes before that being known equal. Nothing here assumes the block is
+  // sorted or that `shared` is the longest common prefix: each step follows
+  // from the bytes alone, so the result is the one ScanTo would give.
+  // REQUIRES: target.size() >= kTrailerBytes, min_key_bytes_ >= kTrailerBytes.
+  void ScanToInternalKey(std::string_view target) {
+    const std::size_t target_user_size = target.size() - kTrailerBytes;
+    const std::uint64_t target_trailer = ExtractTrailer(target);
+    bool before = false;             // the current key is < target
+    std::size_t matched = 0;         // if before: its user-key bytes equal to target's
+    std::size_t prev_user_size = 0;  // if before: its user-key length
+    std::uint32_t shared = 0;
+    while (ParseNextKey(&shared)) {
+      const std::size_t user_size = key_.size() - kTrailerBytes;
+      if (before && shared > matched && matched < prev_user_size && matched < user_size) {
+        prev_user_size = user_size;  // still before target; `matched` is unchanged
+        continue;
+      }
+      const std::size_t common = std::min(user_size, target_user_size);
+      const std::size_t known = before ? std::min<std::size_t>(shared, matched) : 0;
+      const std::size_t i =
+          FirstMismatch(key_.data(), target.data(), std::min(known, common), common);
+      if (i < common) {
+        if (static_cast<unsigned char>(key_[i]) > static_cast<unsigned char>(target[i])) return;
+      } else if (user_size > target_user_size) {
+        return;  // target's user key is a proper prefix of this one
+      } else if (user_size == target_user_size && ExtractTrailer(key_) <= target_trailer) {
+        return;  // same user key, not newer than target (newer versions sort first)
+      }
+      before = true;
+      matched = i;
+      prev_user_size = user_size;
     }
   }
 
@@ -475,6 +531,14 @@ class BlockIter final : public Iterator {
   // Moves to the entry after the current position; false at the end or on
   // corruption.
   bool ParseNextKey() {
+    std::uint32_t shared = 0;
+    return ParseNextKey(&shared);
+  }
+  // ParseNextKey, also reporting how many leading bytes the new key shares
+  // with the previous one (as the entry stores it). Inlined into the seek
+  // scans, where a call per entry cost a fifth of a point lookup's block
+  // search.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool ParseNextKey(std::uint32_t* shared_out) {
     const std::uint32_t offset = NextEntryOffset();
     if (offset >= restarts_) {
       MarkInvalid();
@@ -491,6 +555,7 @@ class BlockIter final : public Iterator {
     if (key_.size() < min_key_bytes_) return Corrupt(offset, "entry (key too short)");
     value_ = std::string_view(p + unshared, value_len);
     if (current_ >= next_restart_) AdvanceRestartIndex();
+    *shared_out = shared;
     return true;
   }
 

@@ -19,22 +19,30 @@ namespace kv {
 
 /// Writes `v` as 4 little-endian bytes at `dst`.
 inline void EncodeFixed32(char* dst, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) dst[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
+  std::memcpy(dst, &v, sizeof(v));
 }
 /// Writes `v` as 8 little-endian bytes at `dst`.
 inline void EncodeFixed64(char* dst, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) dst[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  std::memcpy(dst, &v, sizeof(v));
 }
+// The fixed-width codecs are one load or store (and a byte swap on a
+// big-endian host): GCC 12 compiled the portable shift-and-or loops to a
+// load, shift and or per byte, and these run several times per lookup
+// (restart points, trailers, block handles).
 /// Reads 4 little-endian bytes at `p`.
 inline std::uint32_t DecodeFixed32(const char* p) {
   std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= std::uint32_t{static_cast<unsigned char>(p[i])} << (8 * i);
+  std::memcpy(&v, p, sizeof(v));
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
   return v;
 }
 /// Reads 8 little-endian bytes at `p`.
 inline std::uint64_t DecodeFixed64(const char* p) {
   std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+  std::memcpy(&v, p, sizeof(v));
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
   return v;
 }
 /// Reads 8 bytes at `p` as a big-endian integer: comparing two such values
@@ -47,6 +55,45 @@ inline std::uint64_t LoadBigEndian64(const char* p) {
   if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
   return v;
 }
+/// The first index in [from, n) at which a and b differ, or n if they agree
+/// there. Compares 8 bytes at a time. REQUIRES: from <= n; both hold n bytes.
+inline std::size_t FirstMismatch(const char* a, const char* b, std::size_t from, std::size_t n) {
+  std::size_t i = from;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t x = 0, y = 0;
+    std::memcpy(&x, a + i, sizeof(x));
+    std::memcpy(&y, b + i, sizeof(y));
+    if (x != y) {
+      // The lowest-addressed differing byte: the low end on little-endian.
+      const std::uint64_t diff = x ^ y;
+      if constexpr (std::endian::native == std::endian::little) {
+        return i + static_cast<std::size_t>(__builtin_ctzll(diff)) / 8;
+      } else {
+        return i + static_cast<std::size_t>(__builtin_clzll(diff)) / 8;
+      }
+    }
+  }
+  if (i < n && n >= 8) {
+    // Fewer than 8 bytes left: one load of the last 8 covers them, with the
+    // bytes before i (already known equal) masked off.
+    const std::size_t start = n - 8;
+    std::uint64_t x = 0, y = 0;
+    std::memcpy(&x, a + start, sizeof(x));
+    std::memcpy(&y, b + start, sizeof(y));
+    const unsigned skip = static_cast<unsigned>(i - start) * 8;  // < 64
+    std::uint64_t diff = x ^ y;
+    if constexpr (std::endian::native == std::endian::little) {
+      diff &= ~std::uint64_t{0} << skip;
+      return diff == 0 ? n : start + static_cast<std::size_t>(__builtin_ctzll(diff)) / 8;
+    } else {
+      diff &= ~std::uint64_t{0} >> skip;
+      return diff == 0 ? n : start + static_cast<std::size_t>(__builtin_clzll(diff)) / 8;
+    }
+  }
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
 /// Copies n bytes from src to dst (not overlapping). Keys and key suffixes
 /// are mostly short, where a call into the library memcpy costs more than
 /// the copy: up to 16 bytes are moved with two overlapping fixed-size loads
