@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "kv/db.hpp"
 #include "test_util.hpp"
 
@@ -554,34 +555,85 @@ TEST_CASE("memtables of 32 MiB and up use huge page arenas, smaller ones 4 KiB b
 // "kept for reuse: M" (bytes of memtable blocks) from kv.stats.
 std::uint64_t MemTableBytesKept(DB& db) { return StatsNumberAfter(db, "kept for reuse: "); }
 
-TEST_CASE("a flushed huge page memtable hands its blocks to the next memtable", "[db]") {
+// Holds the first flush at its start until released, after telling the
+// test it began.
+class FlushGate final : public EventListener {
+ public:
+  void OnFlushBegin(const FlushJobInfo&) override {
+    absl::MutexLock l(&mu_);
+    if (used_) return;
+    used_ = true;
+    began_ = true;
+    mu_.Await(absl::Condition(&released_));
+  }
+  void AwaitBegin() {
+    absl::MutexLock l(&mu_);
+    mu_.Await(absl::Condition(&began_));
+  }
+  void Release() {
+    absl::MutexLock l(&mu_);
+    released_ = true;
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool used_ = false, began_ = false, released_ = false;
+};
+
+TEST_CASE("while writes go on, a flushed huge page memtable hands its blocks to the next one",
+          "[db]") {
   const std::uint64_t kBlock = std::uint64_t{2} << 20;  // a huge page block
-  DBFixture f(true, Options{.memtable_bytes = std::size_t{32} << 20});
+  auto gate = std::make_shared<FlushGate>();
+  DBFixture f(true, Options{.memtable_bytes = std::size_t{32} << 20, .listeners = {gate}});
   auto db = f.Open();
   CHECK(MemTableBytesKept(*db) == 0);
   // 3 MiB of values: two blocks in the value arena, one in the key arena.
   const std::string value(1000, 'v');
   for (int i = 0; i < 3000; ++i) REQUIRE_OK(db->Put(absl::StrCat("key", i), value));
-  REQUIRE_OK(db->Flush());
+  // A write lands in the next memtable while the flush runs, as when a
+  // write switches memtables: the retired blocks are kept for reuse.
+  absl::Status flushed;
+  std::thread flusher([&] { flushed = db->Flush(); });
+  gate->AwaitBegin();
+  REQUIRE_OK(db->Put("during", "flush"));
+  gate->Release();
+  flusher.join();
+  REQUIRE_OK(flushed);
   CHECK(MemTableBytesKept(*db) == 3 * kBlock);
   const std::string prom = db->GetProperty("kv.prometheus").value();
   CHECK(prom.find(absl::StrCat("kv_memtable_blocks_kept_bytes ", 3 * kBlock)) != std::string::npos);
 
-  // The next memtable's value arena takes one back (its key arena got a
-  // block for the skiplist head when the memtable was made, before the
-  // flushed one was freed), and reads are right over a block full of the
-  // old memtable's bytes.
-  REQUIRE_OK(db->Put("after", "flush"));
+  // The next memtable's value arena takes one back once its first block is
+  // full, and reads are right over a block full of the old memtable's bytes.
+  for (int i = 0; i < 2100; ++i) REQUIRE_OK(db->Put(absl::StrCat("next", i), value));
   CHECK(MemTableBytesKept(*db) == 2 * kBlock);
-  CHECK(db->Get("after").value() == "flush");
+  CHECK(db->Get("during").value() == "flush");
+  CHECK(db->Get("next2099").value() == value);
   CHECK(db->Get("key2999").value() == value);
   auto it = db->NewIterator();
-  it->Seek("after");
+  it->Seek("during");
   REQUIRE(it->Valid());
-  CHECK(it->key() == "after");
+  CHECK(it->key() == "during");
   it->Next();
   REQUIRE(it->Valid());
   CHECK(it->key() == "key0");
+}
+
+TEST_CASE("a flush with nothing written since the switch returns the memtable blocks", "[db]") {
+  DBFixture f(true, Options{.memtable_bytes = std::size_t{32} << 20});
+  auto db = f.Open();
+  const std::string value(1000, 'v');
+  for (int i = 0; i < 3000; ++i) REQUIRE_OK(db->Put(absl::StrCat("key", i), value));
+  REQUIRE_OK(db->Flush());  // write-idle: the 3 blocks are unmapped, not kept
+  CHECK(MemTableBytesKept(*db) == 0);
+  // Writing again: fresh blocks, and the pool keeps retired ones again.
+  for (int i = 0; i < 3000; ++i) REQUIRE_OK(db->Put(absl::StrCat("more", i), value));
+  CHECK(MemTableBytesKept(*db) == 0);
+  CHECK(db->Get("key7").value() == value);
+  CHECK(db->Get("more2999").value() == value);
+  REQUIRE_OK(db->Flush());
+  CHECK(MemTableBytesKept(*db) == 0);
+  CHECK(db->Get("more7").value() == value);
 }
 
 TEST_CASE("memtables below 32 MiB keep no blocks after a flush", "[db]") {

@@ -61,6 +61,29 @@ TEST_CASE("HugePageBlockPool: a dead arena's blocks serve the next arena, up to 
   CHECK(second.MemoryUsage() >= 3 * kBlock);
 }
 
+TEST_CASE("HugePageBlockPool::Trim unmaps kept blocks and keeps none until the next Take",
+          "[arena]") {
+  auto pool = std::make_shared<kv::HugePageBlockPool>(4);
+  {
+    kv::Arena arena(kv::ArenaBlocks::kHugePages, pool);
+    TakeBlocks(&arena, 2, 0x66);
+  }
+  CHECK(pool->kept_blocks() == 2);
+  auto retiring = std::make_unique<kv::Arena>(kv::ArenaBlocks::kHugePages, pool);
+  TakeBlocks(retiring.get(), 3, 0x77);  // two kept blocks and a fresh one
+  CHECK(pool->kept_blocks() == 0);
+  pool->Trim();
+  retiring.reset();  // given back after the trim: unmapped, not kept
+  CHECK(pool->kept_blocks() == 0);
+  {
+    kv::Arena next(kv::ArenaBlocks::kHugePages, pool);  // a Take: keeping resumes
+    TakeBlocks(&next, 2, 0x88);
+  }
+  CHECK(pool->kept_blocks() == 2);
+  pool->Trim();
+  CHECK(pool->kept_blocks() == 0);
+}
+
 TEST_CASE("HugePageBlockPool of capacity 0 keeps nothing", "[arena]") {
   auto pool = std::make_shared<kv::HugePageBlockPool>(0);
   {

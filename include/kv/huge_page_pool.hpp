@@ -21,7 +21,8 @@
 /// uninitialized either way). The pool keeps at most `capacity_blocks`
 /// blocks and unmaps any block given beyond that, so a DB bounds it by one
 /// memtable: the memory a pool keeps is memory the next memtable would map
-/// anyway. Thread-safe.
+/// anyway. When no memtable is growing, Trim gives it all back to the
+/// system. Thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -59,8 +60,15 @@ class HugePageBlockPool {
   /// if a fresh block cannot be had.
   char* Take();
   /// Keeps `block` (from Take or detail::AllocateHugePageBlock) for a later
-  /// Take, or unmaps it if the pool is full.
+  /// Take, or unmaps it if the pool is full or trimmed.
   void Give(char* block) noexcept;
+
+  /// Unmaps every kept block, and every block given back until the next
+  /// Take: for when no memtable is growing (a DB calls it when a flush ends
+  /// with nothing written since the memtable switch), so a write-idle DB
+  /// does not hold a memtable's worth of blocks it may never need. The next
+  /// Take (a memtable growing again) makes the pool keep blocks again.
+  void Trim();
 
   /// Blocks kept right now.
   std::size_t kept_blocks() const;
@@ -71,6 +79,7 @@ class HugePageBlockPool {
   const std::size_t capacity_blocks_;
   mutable Mutex mu_;
   std::vector<char*> kept_ ABSL_GUARDED_BY(mu_);
+  bool trimmed_ ABSL_GUARDED_BY(mu_) = false;  // Give unmaps until the next Take
 };
 
 }  // namespace kv

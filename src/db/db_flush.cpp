@@ -103,6 +103,13 @@ absl::Status DBImpl::FlushImmutableLocked() {
     return s;
   }
   imm_ = nullptr;
+  // Nothing written since the switch: the DB is write-idle (a Flush() or
+  // CompactRange() with no writers, the end of a load), so the blocks kept
+  // for the next memtable, this one's included once it is freed, go back
+  // to the system. Steady writers keep them: the write that switched
+  // memtables lands in the new one long before the old one's flush ends
+  // (were it late, the next memtable would only map fresh pages).
+  if (memtable_block_pool_ != nullptr && mem_->empty()) memtable_block_pool_->Trim();
   ++flushes_completed_;
   DBStats::Add(stats_.flushes);
   DBStats::Add(stats_.flush_bytes_written, meta.file_size);

@@ -122,8 +122,9 @@ class DBImpl final : public DB {
   // Huge page memtables hand their blocks on through a pool
   // (kv/huge_page_pool.hpp) that keeps at most one memtable's worth: its
   // blocks plus the partly used last block of each of its two arenas. So
-  // the pool never holds more than the next memtable will map anyway, and a
-  // write-idle DB keeps at most that much beyond its active memtable.
+  // the pool never holds more than the next memtable will map anyway; a
+  // flush that ends with nothing written since its switch (a write-idle DB)
+  // trims it (db_flush.cpp).
   static std::shared_ptr<HugePageBlockPool> NewMemTableBlockPool(const Options& options) {
     if (!UsesHugePages(options)) return nullptr;
     return std::make_shared<HugePageBlockPool>(options.memtable_bytes / kHugePageBlockBytes + 2);

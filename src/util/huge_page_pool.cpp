@@ -67,6 +67,7 @@ HugePageBlockPool::~HugePageBlockPool() {
 char* HugePageBlockPool::Take() {
   {
     MutexLock l(&mu_);
+    trimmed_ = false;  // a memtable is growing: keep retired blocks again
     if (!kept_.empty()) {
       char* const block = kept_.back();
       kept_.pop_back();
@@ -80,7 +81,7 @@ void HugePageBlockPool::Give(char* block) noexcept {
   if (block == nullptr) return;
   {
     MutexLock l(&mu_);
-    if (kept_.size() < capacity_blocks_) {
+    if (!trimmed_ && kept_.size() < capacity_blocks_) {
       kept_.push_back(block);  // within the reserved capacity: cannot throw
       return;
     }
@@ -91,6 +92,17 @@ void HugePageBlockPool::Give(char* block) noexcept {
 std::size_t HugePageBlockPool::kept_blocks() const {
   MutexLock l(&mu_);
   return kept_.size();
+}
+
+void HugePageBlockPool::Trim() {
+  std::vector<char*> blocks;
+  blocks.reserve(capacity_blocks_);  // may throw, before anything changes
+  {
+    MutexLock l(&mu_);
+    trimmed_ = true;
+    blocks.swap(kept_);  // kept_ keeps a reserved capacity, so Give never allocates
+  }
+  for (char* block : blocks) detail::FreeHugePageBlock(block);  // unmapping can be slow
 }
 
 }  // namespace kv
