@@ -626,7 +626,7 @@ TEST_CASE("a flush with nothing written since the switch returns the memtable bl
   for (int i = 0; i < 3000; ++i) REQUIRE_OK(db->Put(absl::StrCat("key", i), value));
   REQUIRE_OK(db->Flush());  // write-idle: the 3 blocks are unmapped, not kept
   CHECK(MemTableBytesKept(*db) == 0);
-  // Writing again: fresh blocks, and the pool keeps retired ones again.
+  // Writing again maps fresh blocks: none were kept, and none is retired yet.
   for (int i = 0; i < 3000; ++i) REQUIRE_OK(db->Put(absl::StrCat("more", i), value));
   CHECK(MemTableBytesKept(*db) == 0);
   CHECK(db->Get("key7").value() == value);

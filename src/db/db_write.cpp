@@ -254,6 +254,11 @@ absl::Status DBImpl::NewWal() {
   // here). The log reader takes the zeros a crash leaves as the end.
   constexpr std::uint64_t kWalPreallocationChunk = 1 << 20;
   file->SetPreallocation(kWalPreallocationChunk);
+  // Writeback started every MiB: the switch to the next memtable syncs
+  // this WAL while holding up the writer that switched, and by then only
+  // the last MiB, not a whole memtable's worth, is still to be written.
+  constexpr std::uint64_t kWalWritebackBytes = 1 << 20;
+  file->SetWritebackInterval(kWalWritebackBytes);
   wal_ = std::make_unique<wal::Writer>(std::move(file), number);
   wal_number_ = number;
   wal_dir_synced_ = false;

@@ -182,7 +182,15 @@ class PosixWritableFile final : public WritableFile {
       data.remove_prefix(static_cast<std::size_t>(r));
       size_ += static_cast<std::uint64_t>(r);
     }
+    if (writeback_interval_ > 0 && size_ - writeback_from_ >= writeback_interval_) {
+      StartWriteback();
+    }
     return absl::OkStatus();
+  }
+
+  void SetWritebackInterval(std::uint64_t bytes) override {
+    writeback_interval_ = bytes;
+    writeback_from_ = size_;
   }
 
   // The first chunk is reserved now, so that the first append (often a
@@ -219,6 +227,24 @@ class PosixWritableFile final : public WritableFile {
     return absl::FailedPreconditionError(absl::StrCat(path_, ": file already closed"));
   }
 
+  // Starts writeback of the bytes appended since the last call and returns
+  // without waiting (sync_file_range with SYNC_FILE_RANGE_WRITE only queues
+  // the dirty pages for writing). A failure is left to Sync to report; a
+  // file system or kernel without the call stops being asked.
+  void StartWriteback() {
+#if defined(__linux__)
+    if (::sync_file_range(fd_, static_cast<off_t>(writeback_from_),
+                          static_cast<off_t>(size_ - writeback_from_),
+                          SYNC_FILE_RANGE_WRITE) != 0 &&
+        (errno == ENOSYS || errno == EINVAL || errno == ESPIPE)) {
+      writeback_interval_ = 0;
+    }
+#else
+    writeback_interval_ = 0;
+#endif
+    writeback_from_ = size_;
+  }
+
   // Extends the reservation to cover at least `bytes` more past size_, a
   // whole chunk at a time. A file system that cannot (EOPNOTSUPP, or any
   // other failure: it is only an optimization) stops being asked; a real
@@ -241,8 +267,10 @@ class PosixWritableFile final : public WritableFile {
   const std::string path_;
   int fd_;  // -1 once closed
   std::uint64_t size_;
-  std::uint64_t chunk_ = 0;         // preallocation step; 0: none
-  std::uint64_t reserved_end_ = 0;  // the file's length on disk once reserved
+  std::uint64_t chunk_ = 0;               // preallocation step; 0: none
+  std::uint64_t reserved_end_ = 0;        // the file's length on disk once reserved
+  std::uint64_t writeback_interval_ = 0;  // SetWritebackInterval; 0: none
+  std::uint64_t writeback_from_ = 0;      // first byte not yet queued for writeback
 };
 
 // Paths locked by this process. A std::mutex rather than absl::Mutex: it is
