@@ -69,8 +69,8 @@ class BlockBuilder {
     assert(!finished_);
     std::size_t shared = 0;
     if (counter_ < restart_interval_) {
-      const std::size_t limit = std::min(last_key_.size(), key.size());
-      while (shared < limit && last_key_[shared] == key[shared]) ++shared;
+      shared =
+          FirstMismatch(last_key_.data(), key.data(), 0, std::min(last_key_.size(), key.size()));
     } else {
       restarts_.push_back(static_cast<std::uint32_t>(buffer_.size()));
       counter_ = 0;

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "kv/block.hpp"
+#include "kv/coding.hpp"
 #include "kv/internal_key.hpp"
 
 namespace kv {
@@ -61,12 +62,8 @@ class IndexFences {
     // ("1" after "0999"), which shares nothing with the rest.
     const std::string& first = keys.front();
     const std::string& other = keys.size() >= 3 ? keys[keys.size() - 2] : keys.back();
-    const std::size_t common = std::min(first.size(), other.size());
-    const auto p = static_cast<std::size_t>(
-        std::mismatch(first.begin(), first.begin() + static_cast<std::ptrdiff_t>(common),
-                      other.begin())
-            .first -
-        first.begin());
+    const std::size_t p =
+        FirstMismatch(first.data(), other.data(), 0, std::min(first.size(), other.size()));
     f.prefix_ = first.substr(0, p);
     f.fences_.reserve(keys.size());
     for (const std::string& k : keys) {

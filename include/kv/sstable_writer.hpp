@@ -41,6 +41,7 @@
 #include "kv/block.hpp"
 #include "kv/block_builder.hpp"
 #include "kv/bloom_filter.hpp"
+#include "kv/coding.hpp"
 #include "kv/env.hpp"
 #include "kv/internal_key.hpp"
 #include "kv/sstable_format.hpp"
@@ -72,8 +73,7 @@ namespace detail {
 // the first differing byte allows it; otherwise leaves it unchanged.
 inline void ShortenSeparatorBytewise(std::string* start, std::string_view limit) {
   const std::size_t n = std::min(start->size(), limit.size());
-  std::size_t i = 0;
-  while (i < n && (*start)[i] == limit[i]) ++i;
+  const std::size_t i = FirstMismatch(start->data(), limit.data(), 0, n);
   if (i >= n) return;  // one is a prefix of the other
   const auto b = static_cast<unsigned char>((*start)[i]);
   if (b < 0xff && b + 1 < static_cast<unsigned char>(limit[i])) {
