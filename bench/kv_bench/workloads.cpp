@@ -5,12 +5,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <numeric>
 #include <random>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "key_permutation.hpp"
 #include "kv/status_macros.hpp"
 
 namespace kv::bench {
@@ -149,15 +149,14 @@ absl::StatusOr<WorkloadResult> Runner::Run(const std::string& name,
   if (name == "fillseq" || name == "fillrandom") {
     KV_RETURN_IF_ERROR(Reopen(/*fresh=*/true));
     e = engine_.get();
-    std::vector<std::uint64_t> order(num);
-    std::iota(order.begin(), order.end(), 0);
-    if (name == "fillrandom") std::shuffle(order.begin(), order.end(), std::mt19937_64(seed));
+    const bool random_order = name == "fillrandom";
+    const KeyPermutation permutation(num, seed);  // no shuffled vector: see key_permutation.hpp
     KV_RETURN_IF_ERROR(RunThreads(
         1,
         [&](int, Histogram* h, std::uint64_t* ops) -> absl::Status {
           std::uint64_t vpos = 0;
-          for (std::uint64_t k : order) {
-            const std::string key = Key(2 * k);
+          for (std::uint64_t i = 0; i < num; ++i) {
+            const std::string key = Key(2 * (random_order ? permutation(i) : i));
             const Clock::time_point t0 = Clock::now();
             KV_RETURN_IF_ERROR(e->Put(key, Value(&vpos), false));
             h->Add(NanosSince(t0));
