@@ -25,7 +25,7 @@ TEST_CASE("Bloom filter has no false negatives") {
     for (std::uint64_t n : {0, 1, 7, 100, 5000}) {
       BloomFilterBuilder b(bits);
       for (std::uint64_t i = 0; i < n; ++i) b.AddKey(Key(i));
-      const std::string filter = b.Finish();
+      const kv::PageString filter = b.Finish();
       BloomFilterReader r;
       REQUIRE(r.Init(filter));
       for (std::uint64_t i = 0; i < n; ++i) REQUIRE(r.KeyMayMatch(Key(i)));
@@ -39,7 +39,7 @@ TEST_CASE("Bloom filter bytes are stable (on-disk format)") {
   // bytes. The constant was taken from the first released builder.
   BloomFilterBuilder b(10);
   for (int i = 0; i < 1000; ++i) b.AddKey("key" + std::to_string(i));
-  const std::string filter = b.Finish();
+  const kv::PageString filter = b.Finish();
   CHECK(filter.size() == 1285);
   CHECK(Checksum64(filter) == 0x3d8a259f907348e8ull);
 }
@@ -49,7 +49,7 @@ TEST_CASE("Bloom filter size follows bits_per_key") {
   for (std::uint64_t i = 0; i < 1000; ++i) b.AddKey(Key(i));
   b.AddKey(Key(999));  // an adjacent duplicate (another version of one user key) is added once
   REQUIRE(b.num_hashes() == 1000);
-  const std::string filter = b.Finish();
+  const kv::PageString filter = b.Finish();
   // ceil(1000 * 10 / 512) = 20 lines.
   REQUIRE(filter.size() == 20 * kBloomLineBytes + kBloomTrailerBytes);
   BloomFilterReader r;
@@ -66,7 +66,7 @@ TEST_CASE("Bloom filter false-positive rate matches the blocked-bloom theory") {
   BloomFilterBuilder b(kBits);
   const std::uint64_t base = rng();
   for (std::uint64_t i = 0; i < kKeys; ++i) b.AddKey(Key(base + i));
-  const std::string filter = b.Finish();
+  const kv::PageString filter = b.Finish();
   BloomFilterReader r;
   REQUIRE(r.Init(filter));
   for (std::uint64_t i = 0; i < kKeys; ++i) REQUIRE(r.KeyMayMatch(Key(base + i)));

@@ -42,6 +42,7 @@
 #include "kv/coding.hpp"
 #include "kv/internal_key.hpp"
 #include "kv/iterator.hpp"
+#include "kv/page_allocator.hpp"
 #include "kv/status_macros.hpp"
 
 namespace kv {
@@ -63,7 +64,10 @@ class AlignedBuffer {
   explicit AlignedBuffer(std::size_t size)
       : size_(size), capacity_((size + kBlockAlignment - 1) / kBlockAlignment * kBlockAlignment) {
     if (capacity_ == 0) capacity_ = kBlockAlignment;
-    data_.reset(static_cast<char*>(::operator new (capacity_, std::align_val_t{kBlockAlignment})));
+    // A table's filter and index blocks are hundreds of KiB: large buffers
+    // are mapped, not malloc'd (page_allocator.hpp says why).
+    data_ = std::unique_ptr<char, Free>(
+        static_cast<char*>(detail::AllocateAligned(capacity_, kBlockAlignment)), Free(capacity_));
   }
   /// The bytes (size() of them are visible).
   char* data() { return data_.get(); }
@@ -82,7 +86,12 @@ class AlignedBuffer {
 
  private:
   struct Free {
-    void operator()(char* p) const { ::operator delete (p, std::align_val_t{kBlockAlignment}); }
+    // Constructors rather than a member initializer: a nested class with one
+    // is not default-constructible until the enclosing class is complete.
+    Free() noexcept : capacity(0) {}
+    explicit Free(std::size_t c) noexcept : capacity(c) {}
+    void operator()(char* p) const { detail::FreeAligned(p, capacity, kBlockAlignment); }
+    std::size_t capacity;
   };
   std::unique_ptr<char, Free> data_;
   std::size_t size_ = 0;

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "kv/coding.hpp"
+#include "kv/page_allocator.hpp"
 
 namespace kv {
 
@@ -114,8 +115,10 @@ class BlockBuilder {
 
  private:
   const int restart_interval_;
-  std::string buffer_;
-  std::vector<std::uint32_t> restarts_;
+  // Page-allocated: an index block (restart interval 1) of a flushed
+  // memtable's table reaches hundreds of KiB (see page_allocator.hpp).
+  PageString buffer_;
+  PageVector<std::uint32_t> restarts_;
   int counter_ = 0;  // entries since the last restart point
   std::size_t num_entries_ = 0;
   bool finished_ = false;

@@ -5,7 +5,7 @@
 /// @code
 ///   kv::BloomFilterBuilder b(/*bits_per_key=*/10);
 ///   for (auto k : keys) b.AddKey(k);
-///   std::string filter = b.Finish();
+///   kv::PageString filter = b.Finish();
 ///   kv::BloomFilterReader r;
 ///   if (!r.Init(filter)) { /* malformed */ }
 ///   r.KeyMayMatch("x");   // false: "x" was certainly not added
@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "kv/coding.hpp"
+#include "kv/page_allocator.hpp"
 
 #ifndef XXH_STATIC_LINKING_ONLY
 #define XXH_STATIC_LINKING_ONLY
@@ -133,30 +134,34 @@ class BloomFilterBuilder {
   std::size_t num_hashes() const { return hashes_.size(); }
 
   /// Returns the filter for every key added and resets the builder.
-  std::string Finish() {
+  PageString Finish() {
     const std::uint64_t bits = std::uint64_t{hashes_.size()} * std::max(bits_per_key_, 1);
     const auto num_lines = static_cast<std::uint32_t>(std::min<std::uint64_t>(
         (bits + kBloomLineBits - 1) / kBloomLineBits, 0xffffffffu / kBloomLineBytes));
     const int num_probes = BloomNumProbes(bits_per_key_);
-    std::vector<std::uint64_t> words(std::size_t{num_lines} * (kBloomLineBytes / 8), 0);
+    // The lines are built in place in the output, word by word in little-endian order.
+    PageString out(std::size_t{num_lines} * kBloomLineBytes + kBloomTrailerBytes, '\0');
     for (std::uint64_t h : hashes_) {
-      std::uint64_t* line = &words[std::size_t{detail::BloomLineIndex(h, num_lines)} * 8];
+      char* line = out.data() + std::size_t{detail::BloomLineIndex(h, num_lines)} * kBloomLineBytes;
       std::uint64_t masks[8];
       detail::BloomLineMasks(h, num_probes, masks);
-      for (int w = 0; w < 8; ++w) line[w] |= masks[w];
+      for (int w = 0; w < 8; ++w) {
+        EncodeFixed64(line + 8 * w, DecodeFixed64(line + 8 * w) | masks[w]);
+      }
     }
-    std::string out;
-    out.reserve(words.size() * 8 + kBloomTrailerBytes);
-    for (std::uint64_t w : words) PutFixed64(&out, w);
-    out.push_back(static_cast<char>(num_probes));
-    PutFixed32(&out, num_lines);
+    char* trailer = out.data() + std::size_t{num_lines} * kBloomLineBytes;
+    trailer[0] = static_cast<char>(num_probes);
+    EncodeFixed32(trailer + 1, num_lines);
     hashes_.clear();
+    hashes_.shrink_to_fit();  // a flushed memtable's list is MiBs: give it back now
     return out;
   }
 
  private:
   int bits_per_key_;
-  std::vector<std::uint64_t> hashes_;
+  // Page-allocated: a flushed memtable's table adds ~8 bytes per key, MiBs
+  // in all, grown by doubling (see page_allocator.hpp for why not malloc).
+  PageVector<std::uint64_t> hashes_;
 };
 
 /// Answers membership queries over filter bytes it does not own.

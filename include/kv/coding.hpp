@@ -129,14 +129,21 @@ inline void EncodeFixed16(char* dst, std::uint16_t v) {
   dst[1] = static_cast<char>(v >> 8);
 }
 
+/// A std::basic_string of chars with any allocator (std::string, kv::PageString):
+/// what the Put* appenders below write to.
+template <class Alloc>
+using CharString = std::basic_string<char, std::char_traits<char>, Alloc>;
+
 /// Appends `v` as 4 little-endian bytes.
-inline void PutFixed32(std::string* dst, std::uint32_t v) {
+template <class Alloc>
+inline void PutFixed32(CharString<Alloc>* dst, std::uint32_t v) {
   char buf[4];
   EncodeFixed32(buf, v);
   dst->append(buf, 4);
 }
 /// Appends `v` as 8 little-endian bytes.
-inline void PutFixed64(std::string* dst, std::uint64_t v) {
+template <class Alloc>
+inline void PutFixed64(CharString<Alloc>* dst, std::uint64_t v) {
   char buf[8];
   EncodeFixed64(buf, v);
   dst->append(buf, 8);
@@ -156,12 +163,16 @@ inline char* EncodeVarint64(char* dst, std::uint64_t v) {
   return reinterpret_cast<char*>(p);
 }
 /// Appends `v` as a varint (1 to kMaxVarint64Bytes bytes).
-inline void PutVarint64(std::string* dst, std::uint64_t v) {
+template <class Alloc>
+inline void PutVarint64(CharString<Alloc>* dst, std::uint64_t v) {
   char buf[kMaxVarint64Bytes];
   dst->append(buf, EncodeVarint64(buf, v) - buf);
 }
 /// Appends `v` as a varint (1 to 5 bytes).
-inline void PutVarint32(std::string* dst, std::uint32_t v) { PutVarint64(dst, v); }
+template <class Alloc>
+inline void PutVarint32(CharString<Alloc>* dst, std::uint32_t v) {
+  PutVarint64(dst, v);
+}
 /// The number of bytes the varint encoding of `v` takes.
 inline int VarintLength(std::uint64_t v) {
   int len = 1;

@@ -25,6 +25,7 @@
 #include <new>
 
 #include "kv/bloom_filter.hpp"
+#include "kv/page_allocator.hpp"
 
 namespace kv {
 
@@ -103,16 +104,21 @@ class ConcurrentBloomFilter {
 
   using Word = std::atomic<std::uint64_t>;
   struct FreeLines {
-    void operator()(Word* p) const { ::operator delete (p, std::align_val_t{kBloomLineBytes}); }
+    FreeLines() noexcept : bytes(0) {}  // see AlignedBuffer::Free
+    explicit FreeLines(std::size_t b) noexcept : bytes(b) {}
+    void operator()(Word* p) const { detail::FreeAligned(p, bytes, kBloomLineBytes); }
+    std::size_t bytes;
   };
   using Lines = std::unique_ptr<Word[], FreeLines>;
 
-  // Zeroed words for `n` lines, each line on its own cache line.
+  // Zeroed words for `n` lines, each line on its own cache line. A
+  // memtable's filter is ~1 MiB: mapped, not malloc'd (page_allocator.hpp).
   static Lines AllocateLines(std::uint32_t n) {
     if (n == 0) return nullptr;
     const std::size_t words = std::size_t{n} * kWordsPerLine;
-    Lines lines(static_cast<Word*>(
-        ::operator new (words * sizeof(Word), std::align_val_t{kBloomLineBytes})));
+    const std::size_t bytes = words * sizeof(Word);
+    Lines lines(static_cast<Word*>(detail::AllocateAligned(bytes, kBloomLineBytes)),
+                FreeLines(bytes));
     for (std::size_t i = 0; i < words; ++i) new (&lines[i]) Word(0);
     return lines;
   }

@@ -32,6 +32,7 @@
 #include "kv/block.hpp"
 #include "kv/coding.hpp"
 #include "kv/internal_key.hpp"
+#include "kv/page_allocator.hpp"
 
 namespace kv {
 
@@ -48,7 +49,7 @@ class IndexFences {
   /// structure that could disagree with searching the block itself.
   static IndexFences Build(const Block* index, bool internal_keys) {
     IndexFences f;
-    std::vector<std::string> keys;
+    PageVector<std::string> keys;  // a flushed memtable's table has ~16k (page_allocator.hpp)
     BlockIter it(index, internal_keys ? CompareInternalKeys : CompareUserKeys, nullptr, 0,
                  internal_keys ? kTrailerBytes : 0);
     for (it.SeekToFirst(); it.Valid(); it.Next()) {

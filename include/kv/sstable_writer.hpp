@@ -44,6 +44,7 @@
 #include "kv/coding.hpp"
 #include "kv/env.hpp"
 #include "kv/internal_key.hpp"
+#include "kv/page_allocator.hpp"
 #include "kv/sstable_format.hpp"
 #include "kv/status_macros.hpp"
 
@@ -258,7 +259,7 @@ class SSTableWriter {
     KV_RETURN_IF_ERROR(FlushDataBlock());
     Footer footer;
     if (options_.bloom_bits_per_key > 0) {
-      const std::string filter = filter_.Finish();
+      const PageString filter = filter_.Finish();
       KV_RETURN_IF_ERROR(WriteBlock(filter, &footer.filter));
       props_.filter_bytes = filter.size();
     }
@@ -282,7 +283,7 @@ class SSTableWriter {
   absl::Status status_;
   bool finished_ = false;
   std::uint64_t offset_ = 0;  // file offset of the next byte written
-  std::string buffer_;        // written but not yet handed to file_
+  PageString buffer_;         // written but not yet handed to file_ (page_allocator.hpp: why)
   BlockBuilder data_block_;
   BlockBuilder index_block_;
   BloomFilterBuilder filter_;
