@@ -114,3 +114,17 @@ TEST_CASE("Arenas without a pool and small-block arenas ignore pools", "[arena]"
   }
   CHECK(pool->kept_blocks() == 0);
 }
+
+TEST_CASE("HugePageBlockPool keeps only what the live arenas can still grow into", "[arena]") {
+  // A DB's case: the retiring memtable's blocks come back while the next
+  // memtable has already taken fresh ones.
+  auto pool = std::make_shared<kv::HugePageBlockPool>(4);
+  auto retiring = std::make_unique<kv::Arena>(kv::ArenaBlocks::kHugePages, pool);
+  TakeBlocks(retiring.get(), 3, 0x55);
+  kv::Arena next(kv::ArenaBlocks::kHugePages, pool);
+  TakeBlocks(&next, 2, 0x66);       // fresh: nothing is kept yet
+  retiring.reset();                 // 3 come back; 2 are out
+  CHECK(pool->kept_blocks() == 2);  // 2 kept + 2 out = the capacity; the third is unmapped
+  TakeBlocks(&next, 2, 0x77);       // grows into both kept blocks
+  CHECK(pool->kept_blocks() == 0);
+}

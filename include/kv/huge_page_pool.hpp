@@ -18,11 +18,13 @@
 /// @endcode
 ///
 /// A reused block holds whatever its last arena wrote (Arena memory is
-/// uninitialized either way). The pool keeps at most `capacity_blocks`
-/// blocks and unmaps any block given beyond that, so a DB bounds it by one
-/// memtable: the memory a pool keeps is memory the next memtable would map
-/// anyway. When no memtable is growing, Trim gives it all back to the
-/// system. Thread-safe.
+/// uninitialized either way). The pool keeps a block given back only while
+/// the blocks it keeps plus the blocks still out (taken, not yet given back)
+/// stay within `capacity_blocks`, and unmaps it otherwise. A DB sets the
+/// capacity to one memtable's blocks: when a flushed memtable's blocks come
+/// back, the next memtable already holds some, and the pool keeps only what
+/// it can still grow into, memory it would map anyway. When no memtable is
+/// growing, Trim gives it all back to the system. Thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -49,7 +51,8 @@ void FreeHugePageBlock(char* block) noexcept;
 /// A bounded free list of huge page blocks; see the file comment.
 class HugePageBlockPool {
  public:
-  /// Keeps at most `capacity_blocks` blocks (0: keeps none).
+  /// Keeps at most `capacity_blocks` blocks, fewer while blocks are out
+  /// (0: keeps none).
   explicit HugePageBlockPool(std::size_t capacity_blocks);
   HugePageBlockPool(const HugePageBlockPool&) = delete;
   HugePageBlockPool& operator=(const HugePageBlockPool&) = delete;
@@ -59,8 +62,9 @@ class HugePageBlockPool {
   /// A kept block, or a fresh one if none is kept. Throws std::bad_alloc
   /// if a fresh block cannot be had.
   char* Take();
-  /// Keeps `block` (from Take or detail::AllocateHugePageBlock) for a later
-  /// Take, or unmaps it if the pool is full or trimmed.
+  /// Keeps `block` (from Take) for a later Take, or unmaps it if the pool
+  /// is trimmed or if keeping it would make the blocks kept plus the blocks
+  /// taken and not yet given back exceed the capacity.
   void Give(char* block) noexcept;
 
   /// Unmaps every kept block, and every block given back until the next
@@ -80,6 +84,7 @@ class HugePageBlockPool {
   mutable Mutex mu_;
   std::vector<char*> kept_ ABSL_GUARDED_BY(mu_);
   bool trimmed_ ABSL_GUARDED_BY(mu_) = false;  // Give unmaps until the next Take
+  std::size_t out_ ABSL_GUARDED_BY(mu_) = 0;   // taken and not yet given back
 };
 
 }  // namespace kv

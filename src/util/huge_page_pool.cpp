@@ -68,20 +68,32 @@ char* HugePageBlockPool::Take() {
   {
     MutexLock l(&mu_);
     trimmed_ = false;  // a memtable is growing: keep retired blocks again
+    ++out_;
     if (!kept_.empty()) {
       char* const block = kept_.back();
       kept_.pop_back();
       return block;
     }
   }
-  return detail::AllocateHugePageBlock();  // outside the lock: mmap can be slow
+  try {
+    return detail::AllocateHugePageBlock();  // outside the lock: mmap can be slow
+  } catch (...) {
+    MutexLock l(&mu_);
+    --out_;  // never handed out, so never given back
+    throw;
+  }
 }
 
 void HugePageBlockPool::Give(char* block) noexcept {
   if (block == nullptr) return;
   {
     MutexLock l(&mu_);
-    if (!trimmed_ && kept_.size() < capacity_blocks_) {
+    if (out_ > 0) --out_;
+    // Keep only what the arenas still alive could grow into: kept + in use
+    // within the capacity. (The retiring memtable's blocks come back while
+    // the next one has already taken some, fresh; keeping all of them would
+    // hold a memtable's worth on top of what that one already has.)
+    if (!trimmed_ && kept_.size() + out_ < capacity_blocks_) {
       kept_.push_back(block);  // within the reserved capacity: cannot throw
       return;
     }
