@@ -40,8 +40,9 @@ namespace kv {
 inline constexpr std::size_t kPageAllocatorMinMappedBytes = std::size_t{64} << 10;
 
 namespace detail {
-/// `bytes` of page-aligned memory mapped from the system. Throws
-/// std::bad_alloc if the system refuses.
+/// `bytes` of page-aligned memory mapped from the system (from aligned
+/// operator new under AddressSanitizer, which then still checks every
+/// access, or where there is no mmap). Throws std::bad_alloc if refused.
 void* MapPages(std::size_t bytes);
 /// Unmaps memory from MapPages(bytes) (the same `bytes`).
 void UnmapPages(void* pages, std::size_t bytes) noexcept;

@@ -4,7 +4,21 @@
 #include <atomic>
 #include <new>
 
-#if defined(__unix__) || defined(__APPLE__)
+// Under AddressSanitizer the buffers go through operator new instead, so
+// ASan still checks every access to them (a mapping rounded up to whole
+// pages would hide an overflow past the end of the buffer).
+#if defined(__SANITIZE_ADDRESS__)
+#define KV_PAGES_FROM_OPERATOR_NEW 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KV_PAGES_FROM_OPERATOR_NEW 1
+#endif
+#endif
+#if !defined(KV_PAGES_FROM_OPERATOR_NEW) && !(defined(__unix__) || defined(__APPLE__))
+#define KV_PAGES_FROM_OPERATOR_NEW 1  // no mmap: still correct, just through malloc
+#endif
+
+#if !defined(KV_PAGES_FROM_OPERATOR_NEW)
 #include <sys/mman.h>
 #endif
 
@@ -13,7 +27,7 @@ namespace {
 std::atomic<std::size_t> live_mappings{0};
 }  // namespace
 
-#if defined(__unix__) || defined(__APPLE__)
+#if !defined(KV_PAGES_FROM_OPERATOR_NEW)
 
 void* MapPages(std::size_t bytes) {
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -28,17 +42,17 @@ void UnmapPages(void* pages, std::size_t bytes) noexcept {
   live_mappings.fetch_sub(1, std::memory_order_relaxed);
 }
 
-#else  // no mmap: fall back to operator new (still correct, just through malloc)
+#else
 
 void* MapPages(std::size_t bytes) {
-  void* p = ::operator new (bytes, std::align_val_t{4096});
+  void* p = ::operator new (bytes, std::align_val_t{kMappedAlignment});
   live_mappings.fetch_add(1, std::memory_order_relaxed);
   return p;
 }
 
 void UnmapPages(void* pages, std::size_t /*bytes*/) noexcept {
   if (pages == nullptr) return;
-  ::operator delete (pages, std::align_val_t{4096});
+  ::operator delete (pages, std::align_val_t{kMappedAlignment});
   live_mappings.fetch_sub(1, std::memory_order_relaxed);
 }
 
