@@ -85,14 +85,7 @@ class AlignedBuffer {
   }
 
  private:
-  struct Free {
-    // Constructors rather than a member initializer: a nested class with one
-    // is not default-constructible until the enclosing class is complete.
-    Free() noexcept : capacity(0) {}
-    explicit Free(std::size_t c) noexcept : capacity(c) {}
-    void operator()(char* p) const { detail::FreeAligned(p, capacity, kBlockAlignment); }
-    std::size_t capacity;
-  };
+  using Free = detail::AlignedDeleter<kBlockAlignment>;
   std::unique_ptr<char, Free> data_;
   std::size_t size_ = 0;
   std::size_t capacity_ = 0;

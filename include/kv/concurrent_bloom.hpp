@@ -103,12 +103,7 @@ class ConcurrentBloomFilter {
   }
 
   using Word = std::atomic<std::uint64_t>;
-  struct FreeLines {
-    FreeLines() noexcept : bytes(0) {}  // see AlignedBuffer::Free
-    explicit FreeLines(std::size_t b) noexcept : bytes(b) {}
-    void operator()(Word* p) const { detail::FreeAligned(p, bytes, kBloomLineBytes); }
-    std::size_t bytes;
-  };
+  using FreeLines = detail::AlignedDeleter<kBloomLineBytes>;
   using Lines = std::unique_ptr<Word[], FreeLines>;
 
   // Zeroed words for `n` lines, each line on its own cache line. A

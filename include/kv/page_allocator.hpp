@@ -28,7 +28,6 @@
 #include <cassert>
 #include <cstddef>
 #include <limits>
-#include <memory>
 #include <new>
 #include <string>
 #include <vector>
@@ -67,6 +66,18 @@ inline void FreeAligned(void* p, std::size_t bytes, std::size_t alignment) noexc
     ::operator delete (p, std::align_val_t{alignment});
   }
 }
+
+/// A std::unique_ptr deleter for memory from AllocateAligned(bytes, Alignment):
+/// it carries `bytes`, which FreeAligned needs.
+template <std::size_t Alignment>
+struct AlignedDeleter {
+  AlignedDeleter() noexcept = default;
+  /// For a buffer of `b` bytes.
+  explicit AlignedDeleter(std::size_t b) noexcept : bytes(b) {}
+  /// Frees `p` (nullptr is never passed: std::unique_ptr skips it).
+  void operator()(void* p) const noexcept { FreeAligned(p, bytes, Alignment); }
+  std::size_t bytes = 0;  ///< the size passed to AllocateAligned
+};
 }  // namespace detail
 
 /// See the file comment.
@@ -84,19 +95,12 @@ class PageAllocator {
   /// Room for `n` objects of T, not constructed.
   [[nodiscard]] T* allocate(std::size_t n) {
     if (n > std::numeric_limits<std::size_t>::max() / sizeof(T)) throw std::bad_array_new_length();
-    const std::size_t bytes = n * sizeof(T);
-    if (bytes >= kPageAllocatorMinMappedBytes) return static_cast<T*>(detail::MapPages(bytes));
-    return std::allocator<T>().allocate(n);
+    return static_cast<T*>(detail::AllocateAligned(n * sizeof(T), alignof(T)));
   }
 
   /// Frees `p` from allocate(n) (the same `n`, as the standard containers guarantee).
   void deallocate(T* p, std::size_t n) noexcept {
-    const std::size_t bytes = n * sizeof(T);
-    if (bytes >= kPageAllocatorMinMappedBytes) {
-      detail::UnmapPages(p, bytes);
-    } else {
-      std::allocator<T>().deallocate(p, n);
-    }
+    detail::FreeAligned(p, n * sizeof(T), alignof(T));
   }
 
   /// Always true: memory from any PageAllocator can be freed by any other.
