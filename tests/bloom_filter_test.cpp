@@ -58,6 +58,63 @@ TEST_CASE("Bloom filter size follows bits_per_key") {
   REQUIRE(r.num_probes() == 7);
 }
 
+TEST_CASE("A Bloom filter sized ahead for its exact key count has the listing filter's bytes") {
+  for (int bits : {1, 10, 23}) {
+    for (std::uint64_t n : {1ull, 7ull, 1000ull, 50'000ull}) {
+      INFO("bits " << bits << ", keys " << n);
+      BloomFilterBuilder listing(bits);
+      BloomFilterBuilder sized(bits, n);
+      for (std::uint64_t i = 0; i < n; ++i) {
+        listing.AddKey(Key(i));
+        sized.AddKey(Key(i));
+        if (i % 5 == 0) sized.AddKey(Key(i));  // another version of the same user key
+      }
+      CHECK(sized.num_hashes() == n);
+      CHECK(sized.Finish() == listing.Finish());
+      // Finish puts the sized builder back to the listing way.
+      BloomFilterBuilder fresh(bits);
+      for (std::uint64_t i = 0; i < 3 * n; ++i) {
+        sized.AddKey(Key(n + i));
+        fresh.AddKey(Key(n + i));
+      }
+      CHECK(sized.Finish() == fresh.Finish());
+    }
+  }
+}
+
+TEST_CASE("A Bloom filter sized for more or fewer keys than it gets has no false negatives") {
+  constexpr std::uint64_t kKeys = 100'000;
+  constexpr std::uint64_t kQueries = 200'000;
+  auto false_positive_rate = [](const BloomFilterReader& r) {
+    std::uint64_t hits = 0;
+    for (std::uint64_t i = 0; i < kQueries; ++i) hits += r.KeyMayMatch(Key(kKeys + i)) ? 1 : 0;
+    return static_cast<double>(hits) / kQueries;
+  };
+  BloomFilterBuilder exact(10), over(10, 2 * kKeys), under(10, kKeys / 4);
+  for (std::uint64_t i = 0; i < kKeys; ++i) {
+    exact.AddKey(Key(i));
+    over.AddKey(Key(i));
+    under.AddKey(Key(i));
+  }
+  const kv::PageString exact_filter = exact.Finish(), over_filter = over.Finish(),
+                       under_filter = under.Finish();
+  BloomFilterReader exact_reader, over_reader, under_reader;
+  REQUIRE(exact_reader.Init(exact_filter));
+  REQUIRE(over_reader.Init(over_filter));
+  REQUIRE(under_reader.Init(under_filter));
+  // The line count follows the bound, not the keys: ceil(bound * 10 / 512).
+  CHECK(over_reader.num_lines() == (2 * kKeys * 10 + 511) / 512);
+  CHECK(under_reader.num_lines() == (kKeys / 4 * 10 + 511) / 512);
+  for (std::uint64_t i = 0; i < kKeys; ++i) {
+    REQUIRE(over_reader.KeyMayMatch(Key(i)));
+    REQUIRE(under_reader.KeyMayMatch(Key(i)));
+  }
+  // A roomier filter answers "maybe" less often for absent keys; a crowded one more.
+  const double exact_rate = false_positive_rate(exact_reader);
+  CHECK(false_positive_rate(over_reader) < exact_rate / 2);
+  CHECK(false_positive_rate(under_reader) > exact_rate * 4);
+}
+
 TEST_CASE("Bloom filter false-positive rate matches the blocked-bloom theory") {
   std::mt19937_64 rng(test::TestSeed());
   constexpr int kBits = 10;

@@ -153,6 +153,12 @@ TEST_CASE("a flush writes only the versions some reader can see", "[db][flush]")
   auto entries = TableEntries(*fs, "/db", &storage);
   REQUIRE(entries.count("k") == 2);     // v199 for now, v99 for the snapshot
   REQUIRE(entries.count("gone") == 1);  // tombstones stay until compaction
+  // The filter was sized ahead from the memtable's 201 entries (every
+  // version), not from the table's 2 user keys (see SSTableOptions::max_keys).
+  const auto tables = OpenTables(*fs, "/db");
+  REQUIRE(tables.size() == 1);
+  CHECK(tables[0]->properties().filter_bytes ==
+        (201 * 10 + kBloomLineBits - 1) / kBloomLineBits * kBloomLineBytes + kBloomTrailerBytes);
   std::string v;
   REQUIRE_OK(db->Get(ReadOptions{.snapshot = snap.get()}, "k", &v));
   REQUIRE(v == "v99");

@@ -70,6 +70,23 @@ TEST_CASE("Table-building buffers leave no mappings behind") {
   CHECK(LiveMappings() == before);
 }
 
+TEST_CASE("A Bloom builder sized ahead holds its filter and no list of hashes") {
+  const std::size_t before = LiveMappings();
+  constexpr int kKeys = 100'000;  // a 125 KB filter; listing would hold 800 KB of hashes
+  {
+    kv::BloomFilterBuilder sized(10, kKeys);
+    CHECK(LiveMappings() == before + 1);  // the filter, at its final size
+    for (int i = 0; i < kKeys; ++i) sized.AddKey("key" + std::to_string(i));
+    CHECK(LiveMappings() == before + 1);
+    const PageString filter = sized.Finish();
+    CHECK(LiveMappings() == before + 1);
+    kv::BloomFilterReader reader;
+    REQUIRE(reader.Init(filter));
+    CHECK(reader.KeyMayMatch("key99999"));
+  }
+  CHECK(LiveMappings() == before);
+}
+
 TEST_CASE("AllocateAligned maps large buffers and aligns small ones") {
   const std::size_t before = LiveMappings();
   void* small = kv::detail::AllocateAligned(1000, 64);

@@ -462,6 +462,25 @@ TEST_CASE("SSTable of plain bytewise keys") {
   CHECK(absl::IsInvalidArgument(wrong.status()));
 }
 
+TEST_CASE("SSTable: a filter sized from max_keys") {
+  std::mt19937_64 rng(test::TestSeed());
+  const Entries model = InternalEntries(rng, 20000);
+  std::uint64_t distinct = 0;
+  for (std::size_t i = 0; i < model.size(); ++i) {
+    distinct += i == 0 || ExtractUserKey(model[i].first) != ExtractUserKey(model[i - 1].first);
+  }
+  const std::string listed = BuildTable(model, {});
+  // The exact distinct count: the same filter, so the same file.
+  CHECK(BuildTable(model, {.max_keys = distinct}) == listed);
+  // Every version counted, as a flush does: a larger filter, every key still found.
+  auto table = OpenTable(BuildTable(model, {.max_keys = model.size()}));
+  CHECK(table->properties().filter_bytes > OpenTable(listed)->properties().filter_bytes);
+  CheckInternalTable(*table, model, rng);
+  // No filter asked for: max_keys changes nothing.
+  CHECK(BuildTable(model, {.bloom_bits_per_key = 0, .max_keys = distinct}) ==
+        BuildTable(model, {.bloom_bits_per_key = 0}));
+}
+
 TEST_CASE("SSTable without a bloom filter, and an empty table") {
   Entries model;
   for (std::uint64_t i = 0; i < 3000; i += 2) {

@@ -66,6 +66,13 @@ struct SSTableOptions {
   bool internal_keys = true;
   /// Stored in the properties block.
   std::uint64_t creation_time_micros = 0;
+  /// An upper bound on the table's distinct keys, if known ahead (a flush
+  /// knows its memtable's entry count), else 0. Known: the filter is built
+  /// as entries arrive, at its final size of bloom_bits_per_key bits per
+  /// bound, instead of from a list of 8-byte hashes at Finish (see
+  /// BloomFilterBuilder). A bound below the real count keeps the filter
+  /// correct but raises its false-positive rate.
+  std::uint64_t max_keys = 0;
 };
 
 namespace detail {
@@ -140,7 +147,8 @@ class SSTableWriter {
         cmp_(options.internal_keys ? CompareInternalKeys : CompareUserKeys),
         data_block_(std::max(options.restart_interval, 1)),
         index_block_(1),
-        filter_(std::max(options.bloom_bits_per_key, 1)) {
+        filter_(std::max(options.bloom_bits_per_key, 1),
+                options.bloom_bits_per_key > 0 ? options.max_keys : 0) {
     if (options_.block_bytes < 1 || options_.block_bytes > (std::size_t{1} << 30)) {
       status_ = absl::InvalidArgumentError("SSTableOptions::block_bytes must be in [1, 1 GiB]");
     } else if (options_.bloom_bits_per_key < 0 || options_.bloom_bits_per_key > 64) {

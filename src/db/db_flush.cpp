@@ -136,6 +136,8 @@ absl::Status DBImpl::WriteTableFromMemtable(const MemTable& mem, std::uint64_t n
   table_options.restart_interval = options_.block_restart_interval;
   table_options.bloom_bits_per_key = options_.bloom_bits_per_key;
   table_options.creation_time_micros = clock_->NowMicros();
+  // Every version counts, so this bounds the distinct keys the table gets.
+  table_options.max_keys = mem.num_entries();
   SSTableWriter writer(std::move(file), table_options);
   std::unique_ptr<Iterator> it = mem.NewIterator();
   bool first = true;
