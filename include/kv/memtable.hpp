@@ -73,11 +73,17 @@ inline std::string_view EntryKey(const char* entry) {
   return {p, len};
 }
 
-// The stored value of an entry whose key is `key` (from EntryKey): the key
-// record ends with the address of the value record.
-inline std::string_view EntryValue(std::string_view key) {
+// The value record of an entry whose key is `key` (from EntryKey): the key
+// record ends with its address.
+inline const char* EntryValueRecord(std::string_view key) {
   const char* value_record = nullptr;
   std::memcpy(&value_record, key.data() + key.size(), sizeof(value_record));
+  return value_record;
+}
+
+// The stored value of an entry whose key is `key` (from EntryKey).
+inline std::string_view EntryValue(std::string_view key) {
+  const char* const value_record = EntryValueRecord(key);
   std::uint32_t len = 0;
   const char* p = DecodeEntryLength(value_record, &len);
   return {p, len};
@@ -127,7 +133,12 @@ class MemTableIterator final : public Iterator {
       it_.Seek(MemTableLookupKey{target, std::numeric_limits<std::uint64_t>::max()});
     }
   }
-  void Next() override { it_.Next(); }
+  // Also starts fetching the new entry's value record (in the value arena,
+  // away from its key): a flush reads every value, in key order.
+  void Next() override {
+    it_.Next();
+    if (it_.Valid()) __builtin_prefetch(EntryValueRecord(EntryKey(it_.key())));
+  }
   void Prev() override { it_.Prev(); }
   std::string_view key() const override { return EntryKey(it_.key()); }
   std::string_view value() const override { return EntryValue(EntryKey(it_.key())); }
