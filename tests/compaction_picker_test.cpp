@@ -278,5 +278,51 @@ TEST_CASE("Picker: range compaction of a deep level is bounded, boundaries kept 
   CHECK(Sorted(c->inputs[0]) == N{1, 2, 3, 4});  // 3 files reach the limit, #4 shares "f"
 }
 
+TEST_CASE("Picker: in-place range compaction takes a bounded run of files older than the call") {
+  Options o = TestOptions();
+  o.target_file_bytes = 100;  // limit 2500 bytes per step
+  std::vector<Add> adds;
+  // L2: a-b #1, c-d #2, e-f #30 (written by this call), g-h #4, i-j #5, k-l #6, m-n #7.
+  const std::uint64_t numbers[] = {1, 2, 30, 4, 5, 6, 7};
+  for (int i = 0; i < 7; ++i) {
+    const std::string lo(1, static_cast<char>('a' + 2 * i));
+    const std::string hi(1, static_cast<char>('b' + 2 * i));
+    adds.push_back({2, Meta(numbers[i], lo, hi, 1000)});
+  }
+  adds.push_back({3, Meta(8, "a", "c", 100)});  // grandparent of #1 and #2
+  auto v = MakeVersion(o, adds);
+  auto c = PickInPlaceRangeCompaction(*v, o, 2, std::nullopt, std::nullopt, 10);
+  REQUIRE(c.has_value());
+  CHECK(c->level == 2);
+  CHECK(c->output_level == 2);
+  CHECK(Sorted(c->inputs[0]) == N{1, 2});  // the run stops at #30
+  CHECK(c->inputs[1].empty());
+  CHECK(Sorted(c->grandparents) == N{8});
+  CHECK_FALSE(c->is_trivial_move);
+
+  // From "e" on: #30 is skipped, then #4 #5 #6 reach the limit.
+  auto rest = PickInPlaceRangeCompaction(*v, o, 2, "e", std::nullopt, 10);
+  REQUIRE(rest.has_value());
+  CHECK(Sorted(rest->inputs[0]) == N{4, 5, 6});
+
+  CHECK_FALSE(PickInPlaceRangeCompaction(*v, o, 2, "e", "f", 10).has_value());  // only #30
+  CHECK_FALSE(PickInPlaceRangeCompaction(*v, o, 2, std::nullopt, std::nullopt, 1).has_value());
+  CHECK_FALSE(PickInPlaceRangeCompaction(*v, o, 0, std::nullopt, std::nullopt, 10).has_value());
+  CHECK_FALSE(PickInPlaceRangeCompaction(*v, o, 4, std::nullopt, std::nullopt, 10).has_value());
+}
+
+TEST_CASE("Picker: in-place range compaction keeps a user key split across files whole") {
+  Options o = TestOptions();
+  // #1 ends with user key "f" (a newer version), #31 (already rewritten) starts with it.
+  auto v = MakeVersion(o, {{1, Meta(1, "a", "f", 1000, 100, 90)},
+                           {1, Meta(31, "f", "h", 1000, 80, 70)},
+                           {1, Meta(2, "i", "k", 1000)}});
+  auto c = PickInPlaceRangeCompaction(*v, o, 1, std::nullopt, std::nullopt, 10);
+  REQUIRE(c.has_value());
+  // #31 joins although this call wrote it: dropping #1's newer "f" alone
+  // could uncover #31's older one.
+  CHECK(Sorted(c->inputs[0]) == N{1, 31});
+}
+
 }  // namespace
 }  // namespace kv::detail

@@ -203,6 +203,55 @@ TEST_CASE("deleted and expired data leaves the disk after CompactRange", "[db][c
   REQUIRE(absl::IsNotFound(db->Get("del7").status()));
 }
 
+TEST_CASE("repeated CompactRange calls keep the data in the deepest level it was in",
+          "[db][compaction]") {
+  auto fs = NewMemFileSystem();
+  Options options{.memtable_bytes = 64 << 10, .target_file_bytes = 64 << 10};
+  options.file_system = fs;
+  auto db = std::move(DB::Open(options, "/db")).value();
+  auto files_at = [&](int level) {
+    return std::stoi(db->GetProperty("kv.num-files-at-level" + std::to_string(level)).value());
+  };
+  // The one level holding files, or -1 if files are spread over several.
+  auto only_level = [&] {
+    int found = -1;
+    for (int level = 0; level < options.num_levels; ++level) {
+      if (files_at(level) == 0) continue;
+      if (found >= 0) return -1;
+      found = level;
+    }
+    return found;
+  };
+  const std::string value(100, 'v');
+  std::map<std::string, std::string> model;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string key = absl::StrFormat("key%06d", i);
+    REQUIRE_OK(db->Put(key, value));
+    model[key] = value;
+  }
+  REQUIRE_OK(db->CompactRange(std::nullopt, std::nullopt));
+  const int level = only_level();
+  INFO(db->GetProperty("kv.stats").value());
+  REQUIRE(level >= 1);
+  REQUIRE(level < options.num_levels - 1);  // room to sink, were it to
+  for (int round = 0; round < 3; ++round) {
+    // New versions of a tenth of the keys, and a full-range CompactRange.
+    for (int i = round; i < 3000; i += 10) {
+      const std::string key = absl::StrFormat("key%06d", i);
+      const std::string v = value + std::to_string(round);
+      REQUIRE_OK(db->Put(key, v));
+      model[key] = v;
+    }
+    REQUIRE_OK(db->CompactRange(std::nullopt, std::nullopt));
+    INFO("round " << round);
+    REQUIRE(only_level() == level);
+  }
+  // One version per key left, all readable.
+  std::vector<std::string> storage;
+  REQUIRE(TableEntries(*fs, "/db", &storage).size() == model.size());
+  for (const auto& [k, v] : model) REQUIRE(db->Get(k).value() == v);
+}
+
 TEST_CASE("a read before a compaction does not keep the replaced tables on disk",
           "[db][compaction]") {
   auto fs = NewMemFileSystem();

@@ -247,11 +247,13 @@ class DB {
   /// Writes the memtable to an SSTable and waits for it.
   [[nodiscard]] virtual absl::Status Flush() = 0;
   /// Flushes the memtable, then compacts the tables overlapping [begin, end]
-  /// (nullopt: unbounded) level by level, from L0 into the level below the
-  /// deepest one holding part of the range (at most the last level), and
-  /// waits. The range then lies in one level, rewritten once, with
-  /// overwritten and deleted versions and expired entries dropped (those
-  /// that no snapshot or iterator can still see).
+  /// (nullopt: unbounded) level by level, from L0 down into the deepest
+  /// level holding part of the range (L1 if only L0 does), and rewrites
+  /// that level's other tables in the range in place; then returns. The
+  /// range then lies in that one level with overwritten and deleted
+  /// versions and expired entries dropped (those that no snapshot or
+  /// iterator can still see). Calling it again does not move the data
+  /// deeper.
   [[nodiscard]] virtual absl::Status CompactRange(std::optional<std::string_view> begin,
                                                   std::optional<std::string_view> end) = 0;
   /// Reads every block of every live table file from disk (bypassing the

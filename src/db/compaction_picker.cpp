@@ -187,4 +187,37 @@ std::optional<CompactionInputs> PickRangeCompaction(const Version& version, cons
   return c;
 }
 
+std::optional<CompactionInputs> PickInPlaceRangeCompaction(const Version& version,
+                                                           const Options& options, int level,
+                                                           std::optional<std::string_view> begin,
+                                                           std::optional<std::string_view> end,
+                                                           std::uint64_t older_than) {
+  if (level < 1 || level >= version.num_levels()) return std::nullopt;
+  CompactionInputs c;
+  c.level = level;
+  c.output_level = level;
+  const std::uint64_t limit = MaxExpandedCompactionBytes(options);
+  std::uint64_t total = 0;
+  for (const FileRef& f : version.GetOverlappingInputs(level, begin, end)) {
+    if (f->number >= older_than) {
+      if (c.inputs[0].empty()) continue;
+      break;  // the run ends at a file already written by this CompactRange
+    }
+    if (total >= limit) break;
+    c.inputs[0].push_back(f);
+    total += f->file_size;
+  }
+  if (c.inputs[0].empty()) return std::nullopt;
+  // A user key split across files is rewritten whole: a tombstone dropped
+  // from one file would otherwise uncover an older version in its neighbour.
+  AddBoundaryInputs(version.files(level), &c.inputs[0]);
+  if (level + 1 < version.num_levels()) {
+    std::string lo, hi;
+    UserRange(c.inputs[0], {}, &lo, &hi);
+    c.grandparents = version.GetOverlappingInputs(level + 1, lo, hi);
+  }
+  c.is_trivial_move = false;
+  return c;
+}
+
 }  // namespace kv::detail

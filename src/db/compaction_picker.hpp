@@ -78,4 +78,18 @@ std::optional<CompactionInputs> PickRangeCompaction(const Version& version, cons
                                                     std::optional<std::string_view> begin,
                                                     std::optional<std::string_view> end);
 
+// A manual compaction of `level` (>= 1) into itself over [begin, end]: for
+// the deepest level holding the range, so its garbage (tombstones, expired
+// and shadowed versions) goes without moving every key a level deeper on
+// each CompactRange. The inputs are the first run of adjacent files there
+// that overlap the range and are numbered below `older_than` (files this
+// CompactRange wrote are clean; skipping them is also what makes repeated
+// calls finish), up to about MaxExpandedCompactionBytes, plus neighbours
+// sharing a boundary user key. nullopt if no such file is left.
+std::optional<CompactionInputs> PickInPlaceRangeCompaction(const Version& version,
+                                                           const Options& options, int level,
+                                                           std::optional<std::string_view> begin,
+                                                           std::optional<std::string_view> end,
+                                                           std::uint64_t older_than);
+
 }  // namespace kv::detail

@@ -51,7 +51,9 @@ absl::Status DBImpl::RunCompactionLocked(bool* did_work) {
     std::optional<std::string_view> begin, end;
     if (manual->begin) begin = *manual->begin;
     if (manual->end) end = *manual->end;
-    c = PickRangeCompaction(*version, options_, manual->level, begin, end);
+    c = manual->in_place ? PickInPlaceRangeCompaction(*version, options_, manual->level, begin, end,
+                                                      manual->older_than)
+                         : PickRangeCompaction(*version, options_, manual->level, begin, end);
     if (!c || ++manual->runs > kMaxManualRuns) {
       manual->done = true;
       manual_compaction_ = nullptr;
@@ -293,10 +295,14 @@ absl::Status DBImpl::CompactRange(std::optional<std::string_view> begin,
                                   std::optional<std::string_view> end) {
   KV_RETURN_IF_ERROR(Flush());
   kv::MutexLock l(&mu_);
-  // Every level from 0 down to the deepest one holding part of the range
-  // is compacted into the next, so the range ends up rewritten once in a
-  // single level with shadowed versions, tombstones and expired entries
-  // gone.
+  // Every level above the deepest one holding part of the range is
+  // compacted into the next, then the deepest into itself (its files this
+  // call has not rewritten yet), so the range ends up rewritten once in
+  // that level with shadowed versions, tombstones and expired entries
+  // gone. Compacting the deepest level into the one below instead would
+  // move the whole range a level deeper on every call, rewriting it once
+  // more each time. A range held only in L0 goes to L1.
+  const std::uint64_t first_output_number = versions_->next_file_number();
   int deepest = -1;
   {
     const std::shared_ptr<const Version> v = versions_->current();
@@ -304,12 +310,14 @@ absl::Status DBImpl::CompactRange(std::optional<std::string_view> begin,
       if (!v->GetOverlappingInputs(level, begin, end).empty()) deepest = level;
     }
   }
-  const int last_source = std::min(deepest, options_.num_levels - 2);
-  for (int level = 0; level <= last_source; ++level) {
+  for (int level = 0; level <= deepest; ++level) {
+    const bool in_place = level == deepest && level >= 1;
     ManualCompaction m;
     if (begin) m.begin = std::string(*begin);
     if (end) m.end = std::string(*end);
     m.level = level;
+    m.in_place = in_place;
+    m.older_than = first_output_number;
     while (manual_compaction_ != nullptr && bg_error_.ok() && !shutting_down_) bg_cv_.Wait(&mu_);
     if (!bg_error_.ok()) return bg_error_;
     manual_compaction_ = &m;

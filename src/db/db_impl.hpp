@@ -274,8 +274,10 @@ class DBImpl final : public DB {
   std::uint64_t flushes_completed_ ABSL_GUARDED_BY(mu_) = 0;
   struct ManualCompaction {
     std::optional<std::string> begin, end;
-    int level = 0;  // compacted into level + 1
-    int runs = 0;   // compactions run for it so far
+    int level = 0;  // compacted into level + 1, or into itself if in_place
+    bool in_place = false;
+    std::uint64_t older_than = 0;  // in_place: only files numbered below this
+    int runs = 0;                  // compactions run for it so far
     bool done = false;
   };
   // A manual request gives up after this many steps, so concurrent writes
