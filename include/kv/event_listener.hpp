@@ -38,9 +38,12 @@ struct FlushJobInfo {
 };
 
 /// A compaction: input tables of two adjacent levels merged into new tables
-/// of the lower one (or, for a trivial move, one table moved down as is).
+/// of the lower one (or, for a trivial move, one table moved down as is; or,
+/// in DB::CompactRange's last step, tables of the deepest level it covers
+/// rewritten in that level).
 struct CompactionJobInfo {
-  int input_level = 0;                     ///< the upper of the two levels
+  /// The upper of the two levels (equal to output_level for that last step).
+  int input_level = 0;
   int output_level = 1;                    ///< the level written
   bool manual = false;                     ///< asked for by DB::CompactRange
   bool trivial_move = false;               ///< moved down without rewriting

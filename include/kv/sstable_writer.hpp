@@ -71,7 +71,8 @@ struct SSTableOptions {
   /// as entries arrive, at its final size of bloom_bits_per_key bits per
   /// bound, instead of from a list of 8-byte hashes at Finish (see
   /// BloomFilterBuilder). A bound below the real count keeps the filter
-  /// correct but raises its false-positive rate.
+  /// correct but raises its false-positive rate; one above it costs
+  /// bloom_bits_per_key / 8 bytes per extra key, allocated up front.
   std::uint64_t max_keys = 0;
 };
 
