@@ -71,11 +71,13 @@ int CountTableFiles(FileSystem& fs, const std::string& dir) {
 }
 
 // Sum of kv.num-files-at-level<N> over every level.
+int FilesAtLevel(DB& db, int level) {
+  return std::stoi(db.GetProperty("kv.num-files-at-level" + std::to_string(level)).value());
+}
+
 int FilesInLevels(DB& db, int num_levels) {
   int n = 0;
-  for (int level = 0; level < num_levels; ++level) {
-    n += std::stoi(db.GetProperty("kv.num-files-at-level" + std::to_string(level)).value());
-  }
+  for (int level = 0; level < num_levels; ++level) n += FilesAtLevel(db, level);
   return n;
 }
 
@@ -209,14 +211,11 @@ TEST_CASE("repeated CompactRange calls keep the data in the deepest level it was
   Options options{.memtable_bytes = 64 << 10, .target_file_bytes = 64 << 10};
   options.file_system = fs;
   auto db = std::move(DB::Open(options, "/db")).value();
-  auto files_at = [&](int level) {
-    return std::stoi(db->GetProperty("kv.num-files-at-level" + std::to_string(level)).value());
-  };
   // The one level holding files, or -1 if files are spread over several.
   auto only_level = [&] {
     int found = -1;
     for (int level = 0; level < options.num_levels; ++level) {
-      if (files_at(level) == 0) continue;
+      if (FilesAtLevel(*db, level) == 0) continue;
       if (found >= 0) return -1;
       found = level;
     }
