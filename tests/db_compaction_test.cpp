@@ -70,11 +70,12 @@ int CountTableFiles(FileSystem& fs, const std::string& dir) {
   return n;
 }
 
-// Sum of kv.num-files-at-level<N> over every level.
+// kv.num-files-at-level<level>.
 int FilesAtLevel(DB& db, int level) {
   return std::stoi(db.GetProperty("kv.num-files-at-level" + std::to_string(level)).value());
 }
 
+// Sum of kv.num-files-at-level<N> over every level.
 int FilesInLevels(DB& db, int num_levels) {
   int n = 0;
   for (int level = 0; level < num_levels; ++level) n += FilesAtLevel(db, level);
