@@ -278,6 +278,48 @@ TEST_CASE("Picker: range compaction of a deep level is bounded, boundaries kept 
   CHECK(Sorted(c->inputs[0]) == N{1, 2, 3, 4});  // 3 files reach the limit, #4 shares "f"
 }
 
+TEST_CASE("Picker: a range compaction allowed to move moves one file with nothing below") {
+  Options o = TestOptions();
+  auto v = MakeVersion(o, {
+                              {0, Meta(1, "a", "c", 100)},
+                              {1, Meta(2, "a", "b", 100)},
+                              {1, Meta(3, "d", "f", 100, 100, 90)},
+                              {1, Meta(4, "f", "g", 100, 80, 70)},  // shares "f" with #3
+                              {1, Meta(5, "p", "q", 100)},
+                              {2, Meta(6, "a", "b", 100)},
+                          });
+  // L0 #1 overlaps L1 #2: a merge, moving or not.
+  auto l0 = PickRangeCompaction(*v, o, 0, std::nullopt, std::nullopt, /*allow_move=*/true);
+  REQUIRE(l0.has_value());
+  CHECK_FALSE(l0->is_trivial_move);
+  // From "c" in L1: #3 and #4 share "f", so they cannot move one at a time.
+  auto split = PickRangeCompaction(*v, o, 1, "c", std::nullopt, true);
+  REQUIRE(split.has_value());
+  CHECK(Sorted(split->inputs[0]) == N{3, 4, 5});
+  CHECK_FALSE(split->is_trivial_move);
+  // From "p": #5 alone, nothing in L2 under it: it moves.
+  auto move = PickRangeCompaction(*v, o, 1, "p", std::nullopt, true);
+  REQUIRE(move.has_value());
+  CHECK(Sorted(move->inputs[0]) == N{5});
+  CHECK(move->output_level == 2);
+  CHECK(move->is_trivial_move);
+  // Not allowed: the same pick is a rewrite.
+  auto rewrite = PickRangeCompaction(*v, o, 1, "p", std::nullopt);
+  REQUIRE(rewrite.has_value());
+  CHECK_FALSE(rewrite->is_trivial_move);
+
+  // A lone L0 file with nothing under it moves; one of two overlapping L0 files does not.
+  auto lone = MakeVersion(o, {{0, Meta(7, "x", "y", 100)}, {2, Meta(8, "a", "b", 100)}});
+  auto lone_pick = PickRangeCompaction(*lone, o, 0, std::nullopt, std::nullopt, true);
+  REQUIRE(lone_pick.has_value());
+  CHECK(lone_pick->is_trivial_move);
+  auto two = MakeVersion(o, {{0, Meta(9, "x", "y", 100)}, {0, Meta(10, "y", "z", 100)}});
+  auto two_pick = PickRangeCompaction(*two, o, 0, std::nullopt, std::nullopt, true);
+  REQUIRE(two_pick.has_value());
+  CHECK(Sorted(two_pick->inputs[0]) == N{9, 10});
+  CHECK_FALSE(two_pick->is_trivial_move);
+}
+
 TEST_CASE("Picker: in-place range compaction takes a bounded run of files older than the call") {
   Options o = TestOptions();
   o.target_file_bytes = 100;  // limit 2500 bytes per step

@@ -4,14 +4,17 @@
 // running concurrently with compactions.
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_format.h"
 #include "db/file_names.hpp"
 #include "kv/db.hpp"
+#include "kv/event_listener.hpp"
 #include "kv/internal_key.hpp"
 #include "kv/sstable_reader.hpp"
 #include "test_util.hpp"
@@ -250,6 +253,68 @@ TEST_CASE("repeated CompactRange calls keep the data in the deepest level it was
   std::vector<std::string> storage;
   REQUIRE(TableEntries(*fs, "/db", &storage).size() == model.size());
   for (const auto& [k, v] : model) REQUIRE(db->Get(k).value() == v);
+}
+
+// Keeps the CompactionJobInfo of every manual compaction that completes.
+class ManualCompactionLog final : public EventListener {
+ public:
+  void OnCompactionCompleted(const CompactionJobInfo& info) override {
+    if (!info.manual) return;
+    std::lock_guard<std::mutex> l(mu_);
+    infos_.push_back(info);
+  }
+  std::vector<CompactionJobInfo> TakeAll() {
+    std::lock_guard<std::mutex> l(mu_);
+    return std::exchange(infos_, {});
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<CompactionJobInfo> infos_;
+};
+
+TEST_CASE("CompactRange moves a table with nothing under it down, rewriting it only at the bottom",
+          "[db][compaction]") {
+  auto fs = NewMemFileSystem();
+  auto log = std::make_shared<ManualCompactionLog>();
+  Options options{.memtable_bytes = 64 << 10, .target_file_bytes = 64 << 10};
+  options.file_system = fs;
+  options.listeners = {log};
+  auto db = std::move(DB::Open(options, "/db")).value();
+  const std::string value(100, 'v');
+  for (int i = 0; i < 3000; ++i) REQUIRE_OK(db->Put(absl::StrFormat("key%06d", i), value));
+  REQUIRE_OK(db->CompactRange(std::nullopt, std::nullopt));
+  int deepest = 0;
+  for (int level = 0; level < options.num_levels; ++level) {
+    if (FilesAtLevel(*db, level) > 0) deepest = level;
+  }
+  REQUIRE(deepest >= 1);
+  log->TakeAll();
+
+  // A few keys after every existing one: one L0 table that overlaps nothing.
+  for (int i = 0; i < 200; ++i) REQUIRE_OK(db->Put(absl::StrFormat("new%06d", i), value));
+  REQUIRE_OK(db->Flush());
+  REQUIRE(FilesAtLevel(*db, 0) == 1);
+  REQUIRE_OK(db->CompactRange(std::nullopt, std::nullopt));
+  int moves = 0;
+  for (const CompactionJobInfo& info : log->TakeAll()) {
+    INFO("L" << info.input_level << " -> L" << info.output_level
+             << (info.trivial_move ? " (move)" : ""));
+    if (info.trivial_move) {
+      ++moves;
+      CHECK(info.output_level == info.input_level + 1);
+      CHECK(info.output_level <= deepest);
+    } else {
+      CHECK(info.input_level == deepest);  // no rewrite on the way down
+      CHECK(info.output_level == deepest);
+    }
+  }
+  CHECK(moves == deepest);  // L0 -> L1, ..., down to the deepest level
+  for (int level = 0; level < options.num_levels; ++level) {
+    CHECK(FilesAtLevel(*db, level) == (level == deepest ? FilesAtLevel(*db, deepest) : 0));
+  }
+  REQUIRE(db->Get("new000199").value() == value);
+  REQUIRE(db->Get("key002999").value() == value);
 }
 
 TEST_CASE("a read before a compaction does not keep the replaced tables on disk",

@@ -166,7 +166,8 @@ std::optional<CompactionInputs> PickCompaction(const Version& version, const Opt
 std::optional<CompactionInputs> PickRangeCompaction(const Version& version, const Options& options,
                                                     int level,
                                                     std::optional<std::string_view> begin,
-                                                    std::optional<std::string_view> end) {
+                                                    std::optional<std::string_view> end,
+                                                    bool allow_move) {
   if (level < 0 || level + 1 >= version.num_levels()) return std::nullopt;
   CompactionInputs c;
   c.level = level;
@@ -184,6 +185,18 @@ std::optional<CompactionInputs> PickRangeCompaction(const Version& version, cons
   }
   SetupOtherInputs(version, options, &c);
   c.is_trivial_move = false;
+  if (allow_move && c.inputs[1].empty()) {
+    // Nothing below to merge with: the first file moves down as it is,
+    // unless it shares a boundary user key with a neighbour (the key would
+    // be split across levels) or overlaps other L0 files (their order by
+    // age would be lost).
+    std::vector<FileRef> first{c.inputs[0].front()};
+    if (level > 0) AddBoundaryInputs(version.files(level), &first);
+    if (first.size() == 1 && (level > 0 || c.inputs[0].size() == 1)) {
+      c.inputs[0] = std::move(first);
+      c.is_trivial_move = true;
+    }
+  }
   return c;
 }
 

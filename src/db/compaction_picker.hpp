@@ -70,13 +70,16 @@ std::optional<CompactionInputs> PickCompaction(const Version& version, const Opt
 // A manual compaction (CompactRange) of `level` into level + 1 over the
 // user-key range [begin, end] (nullopt: unbounded). For level >= 1 the inputs
 // stop after about MaxExpandedCompactionBytes (call again until nullopt: the
-// compacted files have left `level`). Never a trivial move: manual
-// compaction rewrites data so tombstones and expired entries can go.
-// nullopt if nothing in `level` overlaps the range, or level is the last.
+// compacted files have left `level`). A rewrite, so tombstones and expired
+// entries can go; with `allow_move` (a later step of the same CompactRange
+// rewrites what lands below), a file with nothing to merge with in level + 1
+// is a trivial move instead, one file per call. nullopt if nothing in
+// `level` overlaps the range, or level is the last.
 std::optional<CompactionInputs> PickRangeCompaction(const Version& version, const Options& options,
                                                     int level,
                                                     std::optional<std::string_view> begin,
-                                                    std::optional<std::string_view> end);
+                                                    std::optional<std::string_view> end,
+                                                    bool allow_move = false);
 
 // A manual compaction of `level` (>= 1) into itself over [begin, end]: for
 // the deepest level holding the range, so its garbage (tombstones, expired

@@ -53,7 +53,8 @@ absl::Status DBImpl::RunCompactionLocked(bool* did_work) {
     if (manual->end) end = *manual->end;
     c = manual->in_place ? PickInPlaceRangeCompaction(*version, options_, manual->level, begin, end,
                                                       manual->older_than)
-                         : PickRangeCompaction(*version, options_, manual->level, begin, end);
+                         : PickRangeCompaction(*version, options_, manual->level, begin, end,
+                                               manual->allow_move);
     if (!c || ++manual->runs > kMaxManualRuns) {
       manual->done = true;
       manual_compaction_ = nullptr;
@@ -76,7 +77,7 @@ absl::Status DBImpl::RunCompactionLocked(bool* did_work) {
   info.input_level = c->level;
   info.output_level = c->output_level;
   info.manual = manual != nullptr;
-  info.trivial_move = c->is_trivial_move && manual == nullptr;
+  info.trivial_move = c->is_trivial_move;
   for (int which = 0; which < 2; ++which) {
     for (const FileRef& f : c->inputs[which]) info.input_files.push_back(f->number);
   }
@@ -90,7 +91,7 @@ absl::Status DBImpl::RunCompactionLocked(bool* did_work) {
     KV_RETURN_IF_ERROR(versions_->LogAndApply(&edit, &mu_));
     DBStats::Add(stats_.trivial_moves);
     info_log_->Log("trivial move of ", TableFileName(f->number), " from L", c->level, " to L",
-                   c->output_level);
+                   c->output_level, manual ? " (manual)" : "");
     info.output_files = info.input_files;
     NotifyListenersLocked([&](EventListener& l) { l.OnCompactionCompleted(info); });
     return absl::OkStatus();
@@ -301,7 +302,9 @@ absl::Status DBImpl::CompactRange(std::optional<std::string_view> begin,
   // that level with shadowed versions, tombstones and expired entries
   // gone. Compacting the deepest level into the one below instead would
   // move the whole range a level deeper on every call, rewriting it once
-  // more each time. A range held only in L0 goes to L1.
+  // more each time. A range held only in L0 goes to L1. On the way down, a
+  // file with nothing to merge with in the next level moves rather than
+  // being rewritten at every level.
   const std::uint64_t first_output_number = versions_->next_file_number();
   int deepest = -1;
   {
@@ -317,6 +320,10 @@ absl::Status DBImpl::CompactRange(std::optional<std::string_view> begin,
     if (end) m.end = std::string(*end);
     m.level = level;
     m.in_place = in_place;
+    // Above the deepest level a move is enough: the data is rewritten
+    // where it lands (merged into the deepest level, or by its in-place
+    // step). A range held only in L0 has no later step: L0 -> L1 rewrites.
+    m.allow_move = level < deepest;
     m.older_than = first_output_number;
     while (manual_compaction_ != nullptr && bg_error_.ok() && !shutting_down_) bg_cv_.Wait(&mu_);
     if (!bg_error_.ok()) return bg_error_;

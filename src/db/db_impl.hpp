@@ -276,6 +276,7 @@ class DBImpl final : public DB {
     std::optional<std::string> begin, end;
     int level = 0;  // compacted into level + 1, or into itself if in_place
     bool in_place = false;
+    bool allow_move = false;       // not in_place: a file with no overlap below may move down
     std::uint64_t older_than = 0;  // in_place: only files numbered below this
     int runs = 0;                  // compactions run for it so far
     bool done = false;
