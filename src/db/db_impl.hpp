@@ -278,10 +278,10 @@ class DBImpl final : public DB {
     bool in_place = false;
     bool allow_move = false;       // not in_place: a file with no overlap below may move down
     std::uint64_t older_than = 0;  // in_place: only files numbered below this
-    int runs = 0;                  // compactions run for it so far
+    int runs = 0;                  // rewrites run for it so far (moves not counted)
     bool done = false;
   };
-  // A manual request gives up after this many steps, so concurrent writes
+  // A manual request gives up after this many rewrites, so concurrent writes
   // cannot keep it busy forever.
   static constexpr int kMaxManualRuns = 1000;
   ManualCompaction* manual_compaction_ ABSL_GUARDED_BY(mu_) = nullptr;
