@@ -2,14 +2,17 @@
 // against the POSIX file system (in a TempDir) and the in-memory one, so both
 // show the same semantics and error codes. POSIX-only: cross-process locking.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -473,6 +476,164 @@ TEST_CASE("posix: preallocation runs the file's length ahead with zeros; Close t
   REQUIRE_OK((*again)->Append("tail"));
   REQUIRE_OK((*again)->Close());
   CHECK(ReadAll(fs, p) == data + "tail");
+}
+
+// Sizes in bytes of this process's mappings of the file at `path` (matched
+// by device and inode in /proc/self/maps).
+std::vector<std::uint64_t> MappingsOfFile(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  std::vector<std::uint64_t> sizes;
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    unsigned long long lo = 0, hi = 0, offset = 0, inode = 0;
+    unsigned major = 0, minor = 0;
+    char perms[8] = {};
+    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %x:%x %llu", &lo, &hi, perms, &offset, &major,
+                    &minor, &inode) != 7) {
+      continue;
+    }
+    if (inode == st.st_ino && makedev(major, minor) == st.st_dev) sizes.push_back(hi - lo);
+  }
+  return sizes;
+}
+
+std::string Piece(int i, std::size_t size) {
+  std::string piece(size, static_cast<char>('a' + i % 26));
+  piece[0] = static_cast<char>(i);  // so that pieces in the wrong place show
+  return piece;
+}
+
+TEST_CASE("posix: a preallocating file copies appends into one mapped window at a time",
+          "[env][posix]") {
+  PosixFixture f;
+  FileSystem& fs = *f.fs;
+  if (!test::CanPreallocate(f.root)) {
+    WARN("this file system cannot reserve space: appends all use write(2) here");
+    return;
+  }
+  const std::string p = JoinPath(f.root, "000011.wal");
+  auto file = fs.NewWritableFile(p);
+  REQUIRE_OK(file);
+  constexpr std::uint64_t kChunk = 64 << 10;
+  (*file)->SetPreallocation(kChunk);
+  std::string data;
+  for (int i = 0; i < 300; ++i) {  // ~290 KiB: the window moves four times
+    data += Piece(i, 999);
+    REQUIRE_OK((*file)->Append(std::string_view(data).substr(data.size() - 999)));
+    if (i % 50 == 49) {
+      // One window, inside the latest reservation...
+      const std::vector<std::uint64_t> windows = MappingsOfFile(p);
+      REQUIRE(windows.size() == 1);
+      CHECK(windows[0] <= kChunk);
+      // ...and what went through it is in the page cache already, before
+      // any Sync or Close: safe from a crash of this process.
+      CHECK(ReadAll(fs, p).substr(0, data.size()) == data);
+    }
+  }
+  // After a Sync the next append uses write(2); later ones the window again.
+  REQUIRE_OK((*file)->Sync());
+  for (int i = 0; i < 100; ++i) {
+    data += Piece(i, 333);
+    REQUIRE_OK((*file)->Append(std::string_view(data).substr(data.size() - 333)));
+    if (i % 10 == 0) REQUIRE_OK((*file)->Sync());
+  }
+  CHECK(ReadAll(fs, p).substr(0, data.size()) == data);
+  CHECK(MappingsOfFile(p).size() == 1);
+  REQUIRE_OK((*file)->Close());
+  CHECK(MappingsOfFile(p).empty());
+  CHECK(ReadAll(fs, p) == data);
+}
+
+TEST_CASE("posix: an append larger than the mapping limit is written, then mapping resumes",
+          "[env][posix]") {
+  PosixFixture f;
+  FileSystem& fs = *f.fs;
+  if (!test::CanPreallocate(f.root)) {
+    WARN("this file system cannot reserve space: appends all use write(2) here");
+    return;
+  }
+  const std::string p = JoinPath(f.root, "000012.wal");
+  auto file = fs.NewWritableFile(p);
+  REQUIRE_OK(file);
+  (*file)->SetPreallocation(64 << 10);
+  std::string data = Piece(1, 5000);
+  REQUIRE_OK((*file)->Append(data));
+  const std::string big = Piece(2, 5 << 20);  // its reservation is too big to map
+  REQUIRE_OK((*file)->Append(big));
+  data += big;
+  CHECK(MappingsOfFile(p).empty());
+  for (int i = 0; i < 20; ++i) {
+    data += Piece(i, 100);
+    REQUIRE_OK((*file)->Append(std::string_view(data).substr(data.size() - 100)));
+  }
+  CHECK(MappingsOfFile(p).size() == 1);  // the next chunk is mapped again
+  REQUIRE_OK((*file)->Close());
+  CHECK(ReadAll(fs, p) == data);
+}
+
+TEST_CASE("posix: preallocation after reopening at a length off a page boundary", "[env][posix]") {
+  PosixFixture f;
+  FileSystem& fs = *f.fs;
+  if (!test::CanPreallocate(f.root)) {
+    WARN("this file system cannot reserve space: appends all use write(2) here");
+    return;
+  }
+  const std::string p = JoinPath(f.root, "000013.wal");
+  std::string data = Piece(7, 1001);
+  REQUIRE_OK(WriteStringToFile(fs, data, p, /*sync=*/false));
+  auto file = fs.NewAppendableFile(p);
+  REQUIRE_OK(file);
+  (*file)->SetPreallocation(64 << 10);
+  // The bytes up to the first page boundary go by write(2), the rest
+  // through a window that starts there.
+  for (int i = 0; i < 200; ++i) {
+    data += Piece(i, 777);
+    REQUIRE_OK((*file)->Append(std::string_view(data).substr(data.size() - 777)));
+  }
+  CHECK(MappingsOfFile(p).size() == 1);
+  CHECK(ReadAll(fs, p).substr(0, data.size()) == data);
+  REQUIRE_OK((*file)->Close());
+  CHECK(ReadAll(fs, p) == data);
+}
+
+TEST_CASE("posix: bytes copied into the mapping survive a SIGKILL of the process", "[env][posix]") {
+  PosixFixture f;
+  FileSystem& fs = *f.fs;
+  if (!test::CanPreallocate(f.root)) {
+    WARN("this file system cannot reserve space: appends all use write(2) here");
+    return;
+  }
+  const std::string p = JoinPath(f.root, "000014.wal");
+  std::string data;
+  for (int i = 0; i < 2000; ++i) data += Piece(i, 131);  // ~256 KiB
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // No Catch2 in the child: report through the exit code, or be killed.
+    auto file = FileSystem::Default()->NewWritableFile(p);
+    if (!file.ok()) ::_exit(2);
+    (*file)->SetPreallocation(64 << 10);
+    for (std::size_t at = 0; at < data.size(); at += 131) {
+      if (!(*file)->Append(std::string_view(data).substr(at, 131)).ok()) ::_exit(3);
+    }
+    // The bytes must have gone through a window for this test to mean anything.
+    if (MappingsOfFile(p).size() != 1) ::_exit(4);
+    ::raise(SIGKILL);  // no Sync, no Close, no destructor
+    ::_exit(5);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  INFO("child exit code " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1));
+  REQUIRE(WIFSIGNALED(status));
+  REQUIRE(WTERMSIG(status) == SIGKILL);
+  // Every appended byte, then the reservation's zeros (which the log
+  // reader takes as the end).
+  const std::string on_disk = ReadAll(fs, p);
+  REQUIRE(on_disk.size() >= data.size());
+  CHECK(on_disk.substr(0, data.size()) == data);
+  CHECK(on_disk.find_first_not_of('\0', data.size()) == std::string::npos);
 }
 
 TEST_CASE("posix lock conflicts across processes", "[env][posix]") {

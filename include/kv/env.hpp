@@ -83,6 +83,9 @@ class WritableFile {
   /// as often per second in a microbenchmark here. Only for formats that read trailing zeros as the
   /// end (the log format does). Close trims the file back to Size(); after a crash the zeros
   /// remain. A hint: the default, and file systems that cannot reserve space, ignore it.
+  /// The POSIX file system also copies appends into a shared mapping of the
+  /// reserved space instead of calling write(2) for each, with the same
+  /// crash guarantees (see src/env/posix_writable_file.cpp).
   virtual void SetPreallocation(std::uint64_t chunk_bytes) { (void)chunk_bytes; }
   /// Asks the file to start writing its appended bytes back to the device
   /// each time `bytes` more have been appended (0: never), without waiting

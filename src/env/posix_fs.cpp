@@ -2,10 +2,9 @@
 // (Clock::Default).
 //
 // Every descriptor is opened O_CLOEXEC. Every syscall is retried on EINTR;
-// reads and writes loop over short transfers. WritableFile has no user-space
-// buffer: one Append is one write(2) (more only if the kernel accepts part of
-// it), so bytes are in the kernel, safe from a process crash, once Append
-// returns. Sync is fdatasync.
+// reads and writes loop over short transfers. WritableFile
+// (posix_writable_file.cpp) has no user-space buffer: bytes are in the
+// kernel, safe from a process crash, once Append returns. Sync is fdatasync.
 //
 // Locks: LockFile takes flock(LOCK_EX | LOCK_NB) on a descriptor of its own.
 // flock locks belong to the open file description, so two LockFile calls in
@@ -38,31 +37,20 @@
 #include "absl/strings/str_cat.h"
 #include "env/io_error.hpp"
 #include "env/path_util.hpp"
+#include "env/posix_util.hpp"
+#include "env/posix_writable_file.hpp"
 #include "kv/env.hpp"
 #include "kv/status_macros.hpp"
 
 namespace kv {
 namespace {
 
+using detail::CloseFd;
 using detail::IoError;
-
-// Retries `fn` while it fails with EINTR.
-template <typename Fn>
-auto RetryOnEintr(Fn fn) {
-  decltype(fn()) r;
-  do {
-    r = fn();
-  } while (r == -1 && errno == EINTR);
-  return r;
-}
+using detail::RetryOnEintr;
 
 int OpenRetry(const std::string& path, int flags, mode_t mode = 0644) {
   return RetryOnEintr([&] { return ::open(path.c_str(), flags | O_CLOEXEC, mode); });
-}
-
-void CloseFd(int fd) {
-  // close() must not be retried on EINTR on Linux: the descriptor is gone.
-  ::close(fd);
 }
 
 class PosixSequentialFile final : public SequentialFile {
@@ -162,117 +150,6 @@ class PosixMappedFile final : public RandomAccessFile {
   const std::size_t size_;
 };
 
-class PosixWritableFile final : public WritableFile {
- public:
-  PosixWritableFile(std::string path, int fd, std::uint64_t size)
-      : path_(std::move(path)), fd_(fd), size_(size) {}
-  ~PosixWritableFile() override {
-    if (fd_ >= 0) CloseFd(fd_);
-  }
-
-  // Writes at size_ with pwrite rather than O_APPEND: with preallocation
-  // the file's length is past the data, where O_APPEND would write.
-  absl::Status Append(std::string_view data) override {
-    if (fd_ < 0) return Closed();
-    if (chunk_ > 0 && size_ + data.size() > reserved_end_) Reserve(data.size());
-    while (!data.empty()) {
-      const ssize_t r = RetryOnEintr(
-          [&] { return ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(size_)); });
-      if (r < 0) return IoError("write", path_, errno);
-      data.remove_prefix(static_cast<std::size_t>(r));
-      size_ += static_cast<std::uint64_t>(r);
-    }
-    if (writeback_interval_ > 0 && size_ - writeback_from_ >= writeback_interval_) {
-      StartWriteback();
-    }
-    return absl::OkStatus();
-  }
-
-  void SetWritebackInterval(std::uint64_t bytes) override {
-    writeback_interval_ = bytes;
-    writeback_from_ = size_;
-  }
-
-  // The first chunk is reserved now, so that the first append (often a
-  // sync write someone waits for) does not pay for it.
-  void SetPreallocation(std::uint64_t chunk_bytes) override {
-    chunk_ = chunk_bytes;
-    if (chunk_ > 0 && fd_ >= 0 && reserved_end_ <= size_) Reserve(0);
-  }
-
-  absl::Status Sync() override {
-    if (fd_ < 0) return Closed();
-    if (RetryOnEintr([&] { return ::fdatasync(fd_); }) != 0) {
-      return IoError("fdatasync", path_, errno);
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status Close() override {
-    if (fd_ < 0) return absl::OkStatus();
-    const int fd = std::exchange(fd_, -1);
-    absl::Status s;
-    if (reserved_end_ > size_ &&
-        RetryOnEintr([&] { return ::ftruncate(fd, static_cast<off_t>(size_)); }) != 0) {
-      s = IoError("ftruncate (trimming preallocated space)", path_, errno);
-    }
-    if (::close(fd) != 0 && errno != EINTR && s.ok()) s = IoError("close", path_, errno);
-    return s;
-  }
-
-  std::uint64_t Size() const override { return size_; }
-
- private:
-  absl::Status Closed() const {
-    return absl::FailedPreconditionError(absl::StrCat(path_, ": file already closed"));
-  }
-
-  // Starts writeback of the bytes appended since the last call and returns
-  // without waiting (sync_file_range with SYNC_FILE_RANGE_WRITE only queues
-  // the dirty pages for writing). A failure is left to Sync to report; a
-  // file system or kernel without the call stops being asked.
-  void StartWriteback() {
-#if defined(__linux__)
-    if (::sync_file_range(fd_, static_cast<off_t>(writeback_from_),
-                          static_cast<off_t>(size_ - writeback_from_),
-                          SYNC_FILE_RANGE_WRITE) != 0 &&
-        (errno == ENOSYS || errno == EINVAL || errno == ESPIPE)) {
-      writeback_interval_ = 0;
-    }
-#else
-    writeback_interval_ = 0;
-#endif
-    writeback_from_ = size_;
-  }
-
-  // Extends the reservation to cover at least `bytes` more past size_, a
-  // whole chunk at a time. A file system that cannot (EOPNOTSUPP, or any
-  // other failure: it is only an optimization) stops being asked; a real
-  // lack of space then surfaces from the write itself.
-  void Reserve(std::size_t bytes) {
-    const std::uint64_t from = std::max(reserved_end_, size_);
-    const std::uint64_t len = std::max<std::uint64_t>(chunk_, size_ + bytes - from);
-#if defined(__linux__)
-    if (::fallocate(fd_, 0, static_cast<off_t>(from), static_cast<off_t>(len)) == 0) {
-      reserved_end_ = from + len;
-      return;
-    }
-#else
-    (void)from;
-    (void)len;
-#endif
-    chunk_ = 0;
-  }
-
-  const std::string path_;
-  int fd_;  // -1 once closed
-  std::uint64_t size_;
-  std::uint64_t chunk_ = 0;               // preallocation step; 0: none
-  std::uint64_t reserved_end_ = 0;        // the file's length on disk once reserved
-  std::uint64_t writeback_interval_ = 0;  // SetWritebackInterval; 0: none
-  std::uint64_t writeback_from_ = 0;      // first byte not yet queued for writeback
-};
-
 // Paths locked by this process. A std::mutex rather than absl::Mutex: it is
 // taken and released around fork() by pthread_atfork handlers.
 struct LockTable {
@@ -340,14 +217,14 @@ class PosixFileSystem final : public FileSystem {
   }
 
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
-    const int fd = OpenRetry(path, O_WRONLY | O_CREAT | O_TRUNC);
+    const int fd = OpenRetry(path, O_RDWR | O_CREAT | O_TRUNC);
     if (fd < 0) return IoError("open", path, errno);
-    return std::make_unique<PosixWritableFile>(path, fd, 0);
+    return detail::NewPosixWritableFile(path, fd, 0);
   }
 
   absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
       const std::string& path) override {
-    const int fd = OpenRetry(path, O_WRONLY | O_CREAT);
+    const int fd = OpenRetry(path, O_RDWR | O_CREAT);
     if (fd < 0) return IoError("open", path, errno);
     struct stat st;
     if (::fstat(fd, &st) != 0) {
@@ -355,7 +232,7 @@ class PosixFileSystem final : public FileSystem {
       CloseFd(fd);
       return IoError("fstat", path, err);
     }
-    return std::make_unique<PosixWritableFile>(path, fd, static_cast<std::uint64_t>(st.st_size));
+    return detail::NewPosixWritableFile(path, fd, static_cast<std::uint64_t>(st.st_size));
   }
 
   bool FileExists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
