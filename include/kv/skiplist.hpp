@@ -256,9 +256,18 @@ class SkipList {
       Node* next = x->Next(level);
       // Dropping a level often leads back to the node that stopped us one
       // level up; skip comparing it again.
-      if (next != nullptr && next != known_not_less && compare_(next->key, probe) < 0) {
-        x = next;  // still before probe: move right
-      } else {
+      if (next != nullptr && next != known_not_less) {
+        // The search's next step is either right of `next` or down from
+        // x. Each is usually a cache miss: start both now, so they overlap
+        // with the one this comparison waits on.
+        __builtin_prefetch(next->NextRelaxed(level));
+        if (level > 0) __builtin_prefetch(x->NextRelaxed(level - 1));
+        if (compare_(next->key, probe) < 0) {
+          x = next;  // still before probe: move right
+          continue;
+        }
+      }
+      {
         known_not_less = next;
         if (prev != nullptr) prev[level] = x;
         if (level == 0) return next;
