@@ -505,14 +505,26 @@ std::string Piece(int i, std::size_t size) {
   return piece;
 }
 
+// False (with a warning) where the test directory's file system cannot
+// reserve space: there every append uses write(2), and nothing is mapped.
+bool CanMapAppends(const PosixFixture& f) {
+  if (test::CanPreallocate(f.root)) return true;
+  WARN("this file system cannot reserve space: appends all use write(2) here");
+  return false;
+}
+
+// Appends Piece(i, size) to `file` and to *data.
+void AppendPiece(WritableFile& file, int i, std::size_t size, std::string* data) {
+  const std::string piece = Piece(i, size);
+  REQUIRE_OK(file.Append(piece));
+  *data += piece;
+}
+
 TEST_CASE("posix: a preallocating file copies appends into one mapped window at a time",
           "[env][posix]") {
   PosixFixture f;
   FileSystem& fs = *f.fs;
-  if (!test::CanPreallocate(f.root)) {
-    WARN("this file system cannot reserve space: appends all use write(2) here");
-    return;
-  }
+  if (!CanMapAppends(f)) return;
   const std::string p = JoinPath(f.root, "000011.wal");
   auto file = fs.NewWritableFile(p);
   REQUIRE_OK(file);
@@ -520,8 +532,7 @@ TEST_CASE("posix: a preallocating file copies appends into one mapped window at 
   (*file)->SetPreallocation(kChunk);
   std::string data;
   for (int i = 0; i < 300; ++i) {  // ~290 KiB: the window moves four times
-    data += Piece(i, 999);
-    REQUIRE_OK((*file)->Append(std::string_view(data).substr(data.size() - 999)));
+    AppendPiece(**file, i, 999, &data);
     if (i % 50 == 49) {
       // One window, inside the latest reservation...
       const std::vector<std::uint64_t> windows = MappingsOfFile(p);
@@ -535,8 +546,7 @@ TEST_CASE("posix: a preallocating file copies appends into one mapped window at 
   // After a Sync the next append uses write(2); later ones the window again.
   REQUIRE_OK((*file)->Sync());
   for (int i = 0; i < 100; ++i) {
-    data += Piece(i, 333);
-    REQUIRE_OK((*file)->Append(std::string_view(data).substr(data.size() - 333)));
+    AppendPiece(**file, i, 333, &data);
     if (i % 10 == 0) REQUIRE_OK((*file)->Sync());
   }
   CHECK(ReadAll(fs, p).substr(0, data.size()) == data);
@@ -550,10 +560,7 @@ TEST_CASE("posix: an append larger than the mapping limit is written, then mappi
           "[env][posix]") {
   PosixFixture f;
   FileSystem& fs = *f.fs;
-  if (!test::CanPreallocate(f.root)) {
-    WARN("this file system cannot reserve space: appends all use write(2) here");
-    return;
-  }
+  if (!CanMapAppends(f)) return;
   const std::string p = JoinPath(f.root, "000012.wal");
   auto file = fs.NewWritableFile(p);
   REQUIRE_OK(file);
@@ -565,8 +572,7 @@ TEST_CASE("posix: an append larger than the mapping limit is written, then mappi
   data += big;
   CHECK(MappingsOfFile(p).empty());
   for (int i = 0; i < 20; ++i) {
-    data += Piece(i, 100);
-    REQUIRE_OK((*file)->Append(std::string_view(data).substr(data.size() - 100)));
+    AppendPiece(**file, i, 100, &data);
   }
   CHECK(MappingsOfFile(p).size() == 1);  // the next chunk is mapped again
   REQUIRE_OK((*file)->Close());
@@ -576,10 +582,7 @@ TEST_CASE("posix: an append larger than the mapping limit is written, then mappi
 TEST_CASE("posix: preallocation after reopening at a length off a page boundary", "[env][posix]") {
   PosixFixture f;
   FileSystem& fs = *f.fs;
-  if (!test::CanPreallocate(f.root)) {
-    WARN("this file system cannot reserve space: appends all use write(2) here");
-    return;
-  }
+  if (!CanMapAppends(f)) return;
   const std::string p = JoinPath(f.root, "000013.wal");
   std::string data = Piece(7, 1001);
   REQUIRE_OK(WriteStringToFile(fs, data, p, /*sync=*/false));
@@ -589,8 +592,7 @@ TEST_CASE("posix: preallocation after reopening at a length off a page boundary"
   // The bytes up to the first page boundary go by write(2), the rest
   // through a window that starts there.
   for (int i = 0; i < 200; ++i) {
-    data += Piece(i, 777);
-    REQUIRE_OK((*file)->Append(std::string_view(data).substr(data.size() - 777)));
+    AppendPiece(**file, i, 777, &data);
   }
   CHECK(MappingsOfFile(p).size() == 1);
   CHECK(ReadAll(fs, p).substr(0, data.size()) == data);
@@ -601,10 +603,7 @@ TEST_CASE("posix: preallocation after reopening at a length off a page boundary"
 TEST_CASE("posix: bytes copied into the mapping survive a SIGKILL of the process", "[env][posix]") {
   PosixFixture f;
   FileSystem& fs = *f.fs;
-  if (!test::CanPreallocate(f.root)) {
-    WARN("this file system cannot reserve space: appends all use write(2) here");
-    return;
-  }
+  if (!CanMapAppends(f)) return;
   const std::string p = JoinPath(f.root, "000014.wal");
   std::string data;
   for (int i = 0; i < 2000; ++i) data += Piece(i, 131);  // ~256 KiB
