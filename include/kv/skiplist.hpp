@@ -267,12 +267,11 @@ class SkipList {
           continue;
         }
       }
-      {
-        known_not_less = next;
-        if (prev != nullptr) prev[level] = x;
-        if (level == 0) return next;
-        --level;
-      }
+      // next is not before probe (or x is last on this level): go down.
+      known_not_less = next;
+      if (prev != nullptr) prev[level] = x;
+      if (level == 0) return next;
+      --level;
     }
   }
 
