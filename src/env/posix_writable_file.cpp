@@ -21,8 +21,11 @@
 //   SIGBUS on a mapped store, where pwrite would have returned ENOSPC.
 // - The mapping starts at the first page boundary at or after the end of
 //   the data (the bytes before that boundary go by pwrite), so every page it
-//   touches holds only reserved space: faulting one in reads nothing from
-//   the disk, so no read error can surface as a SIGBUS.
+//   touches first holds only reserved space: faulting it in reads nothing
+//   from the disk, so no read error can surface as a SIGBUS. The one case
+//   left: a page already part written, written back and then evicted under
+//   memory pressure while we still fill it, is read back on the next store;
+//   a disk read error at that moment would be a SIGBUS.
 // - Sync is fdatasync of the descriptor. On Linux (the only system where
 //   kv preallocates: fallocate is Linux's) it writes back every dirty page
 //   of the file, however it was dirtied; there is one page cache. msync
