@@ -51,10 +51,12 @@ absl::Status DBImpl::RunCompactionLocked(bool* did_work) {
     std::optional<std::string_view> begin, end;
     if (manual->begin) begin = *manual->begin;
     if (manual->end) end = *manual->end;
-    c = manual->in_place ? PickInPlaceRangeCompaction(*version, options_, manual->level, begin, end,
-                                                      manual->older_than)
-                         : PickRangeCompaction(*version, options_, manual->level, begin, end,
-                                               manual->allow_move);
+    using Kind = ManualCompaction::Kind;
+    c = manual->kind == Kind::kInPlace
+            ? PickInPlaceRangeCompaction(*version, options_, manual->level, begin, end,
+                                         manual->older_than)
+            : PickRangeCompaction(*version, options_, manual->level, begin, end,
+                                  /*allow_move=*/manual->kind == Kind::kMoveOrMergeDown);
     // Moves are not counted: each takes one file out of the level with a
     // manifest edit, so they end on their own, and a level of thousands of
     // files must not run out of steps on its way down.
@@ -317,16 +319,16 @@ absl::Status DBImpl::CompactRange(std::optional<std::string_view> begin,
     }
   }
   for (int level = 0; level <= deepest; ++level) {
-    const bool in_place = level == deepest && level >= 1;
     ManualCompaction m;
     if (begin) m.begin = std::string(*begin);
     if (end) m.end = std::string(*end);
     m.level = level;
-    m.in_place = in_place;
     // Above the deepest level a move is enough: the data is rewritten
     // where it lands (merged into the deepest level, or by its in-place
     // step). A range held only in L0 has no later step: L0 -> L1 rewrites.
-    m.allow_move = level < deepest;
+    using Kind = ManualCompaction::Kind;
+    m.kind =
+        level < deepest ? Kind::kMoveOrMergeDown : (level >= 1 ? Kind::kInPlace : Kind::kMergeDown);
     m.older_than = first_output_number;
     while (manual_compaction_ != nullptr && bg_error_.ok() && !shutting_down_) bg_cv_.Wait(&mu_);
     if (!bg_error_.ok()) return bg_error_;

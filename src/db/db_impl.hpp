@@ -274,10 +274,15 @@ class DBImpl final : public DB {
   std::uint64_t flushes_completed_ ABSL_GUARDED_BY(mu_) = 0;
   struct ManualCompaction {
     std::optional<std::string> begin, end;
-    int level = 0;  // compacted into level + 1, or into itself if in_place
-    bool in_place = false;
-    bool allow_move = false;       // not in_place: a file with no overlap below may move down
-    std::uint64_t older_than = 0;  // in_place: only files numbered below this
+    // What one step of CompactRange does with `level`.
+    enum class Kind {
+      kMergeDown,        // compact into level + 1
+      kMoveOrMergeDown,  // the same, but a file with no overlap below moves down
+      kInPlace,          // compact into itself (the deepest level holding the range)
+    };
+    int level = 0;
+    Kind kind = Kind::kMergeDown;
+    std::uint64_t older_than = 0;  // kInPlace: only files numbered below this
     int runs = 0;                  // rewrites run for it so far (moves not counted)
     bool done = false;
   };
