@@ -2,6 +2,7 @@
 // of Options::max_open_files, the rest in an LRU, never more than
 // max_open_files open at once.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -23,10 +24,13 @@ namespace {
 using kv::DB;
 using kv::Options;
 
+using kv::test::MappedFilesRssKib;
 using kv::test::StatsNumberAfter;
 
 std::uint64_t PinnedReaders(DB& db) { return StatsNumberAfter(db, "Table readers: "); }
 std::uint64_t LruReaders(DB& db) { return StatsNumberAfter(db, " pinned, "); }
+// Times the DB released its tables' mapped pages after reads stopped.
+std::uint64_t IdlePageReleases(DB& db) { return StatsNumberAfter(db, "mapped pages released "); }
 
 // Table files this process has open (file descriptors naming a .sst).
 int OpenTableFiles() {
@@ -41,9 +45,13 @@ int OpenTableFiles() {
 
 // A DB in `dir` whose `keys` keys (200-byte values) sit in many small
 // tables after a full compaction, with max_open_files = 10.
-std::unique_ptr<DB> OpenWithSmallTables(const std::string& dir, int keys,
-                                        const std::string& value) {
-  Options options{.memtable_bytes = 64 << 10, .target_file_bytes = 16 << 10, .max_open_files = 10};
+std::unique_ptr<DB> OpenWithSmallTables(
+    const std::string& dir, int keys, const std::string& value,
+    std::chrono::milliseconds release_idle = Options{}.release_idle_table_pages) {
+  Options options{.memtable_bytes = 64 << 10,
+                  .release_idle_table_pages = release_idle,
+                  .target_file_bytes = 16 << 10,
+                  .max_open_files = 10};
   auto opened = DB::Open(options, dir);
   REQUIRE_OK(opened);
   for (int i = 0; i < keys; ++i) REQUIRE_OK((*opened)->Put(absl::StrCat("key", 10000 + i), value));
@@ -189,4 +197,49 @@ TEST_CASE("threads reading fresh tables at once share the pins and stay within t
   CHECK(PinnedReaders(db) == 5);
   CHECK(LruReaders(db) <= 5);
   CHECK(OpenTableFiles() <= 10);
+}
+
+// Reads every key of OpenWithSmallTables (every table gets opened).
+void ReadAll(DB& db, int keys, const std::string& value) {
+  for (int i = 0; i < keys; ++i) REQUIRE(db.Get(absl::StrCat("key", 10000 + i)).value() == value);
+}
+
+TEST_CASE("pages mapped by reads are released once reads stop, and reads stay right", "[db]") {
+  kv::test::TempDir tmp;
+  const int kKeys = 3000;
+  const std::string value(200, 'v');
+  // max_open_files 10: some readers are pinned, some in the LRU; both kinds
+  // are released.
+  const std::unique_ptr<DB> opened =
+      OpenWithSmallTables(tmp.str() + "/db", kKeys, value, std::chrono::milliseconds(200));
+  DB& db = *opened;
+  const std::uint64_t releases = IdlePageReleases(db);
+  ReadAll(db, kKeys, value);
+  REQUIRE(MappedFilesRssKib(".sst") > 0);  // what the mapped reads left
+
+  // No read from here: the next release comes 200-400 ms after the last one.
+  for (int waited_ms = 0; IdlePageReleases(db) == releases && waited_ms < 20000; waited_ms += 10) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(IdlePageReleases(db) == releases + 1);
+  CHECK(MappedFilesRssKib(".sst") == 0);
+  CHECK(OpenTableFiles() == 10);  // released pages, not closed files
+
+  // Reads map the pages back in and see the same data.
+  ReadAll(db, kKeys, value);
+  CHECK(MappedFilesRssKib(".sst") > 0);
+}
+
+TEST_CASE("release_idle_table_pages = 0 keeps mapped pages", "[db]") {
+  kv::test::TempDir tmp;
+  const int kKeys = 1000;
+  const std::string value(200, 'v');
+  const std::unique_ptr<DB> opened =
+      OpenWithSmallTables(tmp.str() + "/db", kKeys, value, std::chrono::milliseconds(0));
+  DB& db = *opened;
+  ReadAll(db, kKeys, value);
+  REQUIRE(MappedFilesRssKib(".sst") > 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(IdlePageReleases(db) == 0);
+  CHECK(MappedFilesRssKib(".sst") > 0);
 }

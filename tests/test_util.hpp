@@ -129,8 +129,24 @@ inline std::optional<std::string> SmapsField(const void* address, std::string_vi
   return std::nullopt;
 }
 
-// Seed for randomized tests: KV_TEST_SEED from the environment, else fixed,
-// so failures reproduce. Printed by the tests that use it.
+// The resident set size, in KiB, of all of this process's mappings of files
+// whose names end with `suffix` (e.g. ".sst").
+inline std::uint64_t MappedFilesRssKib(std::string_view suffix) {
+  std::ifstream smaps("/proc/self/smaps");
+  std::uint64_t total = 0;
+  std::string line;
+  bool matching = false;
+  while (std::getline(smaps, line)) {
+    unsigned long long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%llx-%llx ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) {
+      matching = line.ends_with(suffix);  // the header ends with the mapped file's path
+      continue;
+    }
+    if (matching && line.starts_with("Rss:")) total += std::stoull(line.substr(4));
+  }
+  return total;
+}
+
 // The number right after `label` in the DB's kv.stats text.
 inline std::uint64_t StatsNumberAfter(DB& db, const std::string& label) {
   const std::string stats = db.GetProperty("kv.stats").value();
@@ -148,6 +164,8 @@ inline std::shared_ptr<SSTableReader> StandInTableReader() {
       [](SSTableReader* r) { delete[] reinterpret_cast<char*>(r); });
 }
 
+// Seed for randomized tests: KV_TEST_SEED from the environment, else fixed,
+// so failures reproduce. Printed by the tests that use it.
 inline std::uint64_t TestSeed() {
   if (const char* s = std::getenv("KV_TEST_SEED")) return std::strtoull(s, nullptr, 10);
   return 20261121;

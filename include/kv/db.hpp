@@ -71,6 +71,15 @@ struct Options {
   int bloom_bits_per_key = 10;
   /// Capacity of the block cache (data and index blocks), in bytes.
   std::size_t block_cache_bytes = 64 << 20;
+  /// Memory-mapped tables: once no read (Get, iterator, snapshot read) has
+  /// started for this long, the background thread drops the process's page
+  /// table entries for every table (the data stays in the OS page cache; the
+  /// next read maps its pages back in, a minor fault per 64 KiB or so). Read
+  /// pages otherwise count toward the process's resident set (RSS) for as
+  /// long as their table lives, even through hours of writes only. The check
+  /// runs every this often while pages may be mapped, so pages go between
+  /// one and two periods after the last read. 0 keeps them (no timer).
+  std::chrono::milliseconds release_idle_table_pages{500};
   /// Fail Open with kDataLoss on any corruption found during recovery,
   /// instead of keeping the consistent prefix and reporting what was dropped.
   /// Also makes each table check its index structure when it is opened, and

@@ -59,6 +59,12 @@ class RandomAccessFile {
   /// unchanged for as long as this object lives. nullopt (the default) for
   /// files read through Read only.
   virtual std::optional<std::string_view> Mapped() const { return std::nullopt; }
+  /// For a mapped file: drops this process's page table entries for the
+  /// mapping, so its pages stop counting toward the process's resident set.
+  /// Contents are unaffected (the pages stay in the OS page cache, and the
+  /// next access maps them back in); safe while other threads read through
+  /// Mapped(). Nothing (the default) for files that are not mapped.
+  virtual void ReleaseMappedPages() const {}
 };
 
 /// An append-only file. Append hands bytes to the OS (they survive a process

@@ -181,6 +181,12 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
   KeyComparator comparator() const { return cmp_; }
   /// True if the table has a bloom filter.
   bool has_filter() const { return has_filter_; }
+  /// For a memory-mapped table: stops its read pages counting toward the
+  /// process's resident set (RandomAccessFile::ReleaseMappedPages). Reads,
+  /// concurrent ones included, are unaffected but for a page fault.
+  void ReleaseMappedPages() const {
+    if (mapped_) file_->ReleaseMappedPages();
+  }
 
   /// The index block (pinned at Open; never null after a successful Open).
   const std::shared_ptr<const Block>& IndexBlock() const { return index_; }

@@ -61,6 +61,9 @@ absl::Status Options::Validate() const {
   if (target_file_bytes < 4096) return bad("target_file_bytes", "must be at least 4096");
   if (max_write_group_bytes < 1) return bad("max_write_group_bytes", "must be >= 1");
   if (max_open_files < 10) return bad("max_open_files", "must be >= 10");
+  if (release_idle_table_pages.count() < 0) {
+    return bad("release_idle_table_pages", "must not be negative");
+  }
   return absl::OkStatus();
 }
 

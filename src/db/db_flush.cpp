@@ -26,8 +26,11 @@ namespace kv::detail {
 void DBImpl::BackgroundThreadMain() {
   kv::MutexLock l(&mu_);
   while (true) {
+    // Also between jobs: a long run of flushes and compactions must not
+    // keep idle pages mapped.
+    MaybeReleaseIdleTablePagesLocked();
     while (!shutting_down_ && !bg_error_to_report_ && !HasBackgroundWorkLocked()) {
-      bg_cv_.Wait(&mu_);
+      WaitForBackgroundWorkLocked();
     }
     if (bg_error_to_report_) {
       const absl::Status error = *std::exchange(bg_error_to_report_, std::nullopt);

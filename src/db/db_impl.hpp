@@ -21,6 +21,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -35,6 +36,7 @@
 #include "absl/status/status.h"
 #include "db/compaction_picker.hpp"
 #include "db/db_stats.hpp"
+#include "db/idle_timer.hpp"
 #include "db/info_log.hpp"
 #include "db/reader_horizon.hpp"
 #include "db/snapshot_list.hpp"
@@ -173,6 +175,15 @@ class DBImpl final : public DB {
   void DeleteObsoleteFilesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Waits until the background thread is idle or failed.
   void WaitForBackgroundIdleLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Options::release_idle_table_pages (db_idle_pages.cpp): if
+  // read_idle_timer_ says reads have stopped, releases the mapped pages of
+  // every current table, with mu_ released meanwhile.
+  void MaybeReleaseIdleTablePagesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Counts a read (PinReadView) for read_idle_timer_.
+  void NoteReadForIdlePagesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The background thread's sleep when it has no work: until woken, or
+  // until read_idle_timer_'s next check is due.
+  void WaitForBackgroundWorkLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // --- read path (db_read.cpp) ---
   // The sources a read searches, pinned as one unit: a read takes one
@@ -293,6 +304,10 @@ class DBImpl final : public DB {
   // Table numbers being written by the background thread: never deleted as
   // leftovers.
   std::set<std::uint64_t> pending_outputs_ ABSL_GUARDED_BY(mu_);
+  // When reads have stopped, for releasing mapped table pages
+  // (db_idle_pages.cpp); armed while read pages may be mapped.
+  IdleTimer read_idle_timer_ ABSL_GUARDED_BY(mu_){static_cast<std::uint64_t>(
+      std::chrono::microseconds(options_.release_idle_table_pages).count())};
   // Per-level bytes read/written by compactions (kv.stats).
   std::vector<std::uint64_t> level_bytes_read_ ABSL_GUARDED_BY(mu_);
   std::vector<std::uint64_t> level_bytes_written_ ABSL_GUARDED_BY(mu_);

@@ -67,7 +67,8 @@ std::string DBImpl::StatsString() {
   absl::StrAppend(&out, "Reads: ", g(st.gets), " gets (", g(st.get_hits), " found), ",
                   g(st.iterators_created), " iterators\n");
   absl::StrAppend(&out, "Table readers: ", table_cache_->pinned_readers(), " pinned, ",
-                  table_cache_->lru_readers(), " in the LRU\n");
+                  table_cache_->lru_readers(), " in the LRU; mapped pages released ",
+                  g(st.idle_table_page_releases), " times after reads stopped\n");
   absl::StrAppend(&out, "Flushes: ", g(st.flushes), " (", g(st.flush_bytes_written),
                   " bytes); compactions: ", g(st.compactions), " (read ",
                   g(st.compaction_bytes_read), " bytes, wrote ", g(st.compaction_bytes_written),
@@ -99,6 +100,9 @@ std::string DBImpl::PrometheusText() {
   out.Counter("gets_total", "Get calls.", g(st.gets));
   out.Counter("get_hits_total", "Get calls that found a value.", g(st.get_hits));
   out.Counter("iterators_created_total", "Iterators created.", g(st.iterators_created));
+  out.Counter("idle_table_page_releases_total",
+              "Times every table's mapped pages were released after reads stopped.",
+              g(st.idle_table_page_releases));
   // Bytes.
   out.Counter("user_bytes_written_total", "User key and value bytes written.", g(st.bytes_written));
   out.Counter("bytes_read_total", "Value bytes returned by Get.", g(st.bytes_read));

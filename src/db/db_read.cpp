@@ -23,6 +23,7 @@ DBImpl::ReadView DBImpl::PinReadView(const ReadOptions& options) {
   ReadView view;
   {
     kv::MutexLock l(&mu_);
+    NoteReadForIdlePagesLocked();
     const std::shared_ptr<const Version>& current = versions_->current();
     if (read_sources_ == nullptr || read_sources_->mem != mem_ || read_sources_->imm != imm_ ||
         read_sources_->version != current) {

@@ -78,6 +78,9 @@ struct DBStats {
   Counter get_hits{};
   Counter bytes_read{};  // value bytes returned by Get
   Counter iterators_created{};
+  // Times every current table's mapped pages were released after reads
+  // stopped (Options::release_idle_table_pages).
+  Counter idle_table_page_releases{};
   // Bloom filter verdicts on table point lookups (tables without a filter
   // are not counted): ruled the key out / said maybe and the table had no
   // version of the key / said maybe and it had one.

@@ -165,6 +165,16 @@ class TableCache {
   // the table's last FileMetaData dies (with the last version naming it).
   void Evict(std::uint64_t number) { readers_.Erase(CacheKey{number, 0}); }
 
+  // Releases the mapped pages of `file`'s reader, if one is open (pinned or
+  // in the LRU); never opens one.
+  void ReleaseMappedPages(const FileMetaData& file) {
+    if (const SSTableReader* pinned = file.table_slot->reader(file.number)) {
+      pinned->ReleaseMappedPages();
+    } else if (const auto cached = readers_.Lookup(CacheKey{file.number, 0})) {
+      cached->ReleaseMappedPages();
+    }
+  }
+
   const BlockCache& block_cache() const { return block_cache_; }
 
  private:

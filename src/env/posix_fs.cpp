@@ -142,6 +142,11 @@ class PosixMappedFile final : public RandomAccessFile {
   }
   absl::StatusOr<std::uint64_t> Size() const override { return size_; }
   std::optional<std::string_view> Mapped() const override { return std::string_view(base_, size_); }
+  // MADV_DONTNEED on a shared file mapping unmaps pages and never discards
+  // data: later accesses fault them back in from the page cache.
+  void ReleaseMappedPages() const override {
+    ::madvise(const_cast<char*>(base_), size_, MADV_DONTNEED);
+  }
 
  private:
   const std::string path_;
