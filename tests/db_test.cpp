@@ -619,6 +619,29 @@ TEST_CASE("while writes go on, a flushed huge page memtable hands its blocks to 
   CHECK(it->key() == "key0");
 }
 
+TEST_CASE("a flushed huge page memtable leaves at most half a memtable's blocks kept", "[db]") {
+  // Kept blocks stay resident while reads map in the flushed table: the
+  // pool holds (kept + in use) at most half a memtable's blocks + 2.
+  const std::uint64_t kBlock = std::uint64_t{2} << 20;
+  const std::uint64_t kCapacityBlocks = (std::uint64_t{32} << 20) / kBlock / 2 + 2;
+  auto gate = std::make_shared<FlushGate>();
+  DBFixture f(true, Options{.memtable_bytes = std::size_t{32} << 20, .listeners = {gate}});
+  auto db = f.Open();
+  // 24 MiB of values: 12 full blocks in the value arena, 1 in the key arena.
+  const std::string value(1000, 'v');
+  for (int i = 0; i < 24000; ++i) REQUIRE_OK(db->Put(absl::StrCat("key", i), value));
+  absl::Status flushed;
+  std::thread flusher([&] { flushed = db->Flush(); });
+  gate->AwaitBegin();
+  REQUIRE_OK(db->Put("during", "flush"));  // the next memtable takes 2 blocks
+  gate->Release();
+  flusher.join();
+  REQUIRE_OK(flushed);
+  CHECK(MemTableBytesKept(*db) == (kCapacityBlocks - 2) * kBlock);
+  CHECK(db->Get("key23999").value() == value);
+  CHECK(db->Get("during").value() == "flush");
+}
+
 TEST_CASE("a flush with nothing written since the switch returns the memtable blocks", "[db]") {
   DBFixture f(true, Options{.memtable_bytes = std::size_t{32} << 20});
   auto db = f.Open();

@@ -21,9 +21,9 @@
 /// uninitialized either way). The pool keeps a block given back only while
 /// the blocks it keeps plus the blocks still out (taken, not yet given back)
 /// stay within `capacity_blocks`, and unmaps it otherwise. A DB sets the
-/// capacity to one memtable's blocks: when a flushed memtable's blocks come
-/// back, the next memtable already holds some, and the pool keeps only what
-/// it can still grow into, memory it would map anyway. When no memtable is
+/// capacity to half a memtable's blocks: when a flushed memtable's blocks
+/// come back, the next memtable already holds some, and the pool keeps only
+/// what it can still grow into, memory it would map anyway. When no memtable is
 /// growing, Trim gives it all back to the system. Thread-safe.
 #pragma once
 

@@ -69,7 +69,7 @@ bool DBImpl::HasBackgroundWorkLocked() {
 }
 
 absl::Status DBImpl::FlushImmutableLocked() {
-  const std::shared_ptr<MemTable> imm = imm_;
+  std::shared_ptr<MemTable> imm = imm_;
   const std::uint64_t number = versions_->NewFileNumber();
   pending_outputs_.insert(number);
   const std::uint64_t start = clock_->MonotonicMicros();
@@ -105,7 +105,14 @@ absl::Status DBImpl::FlushImmutableLocked() {
     info_log_->Log("flush of memtable (WAL ", imm_wal_number_, ") failed: ", s.ToString());
     return s;
   }
+  // The new table replaces the memtable for readers from here on. Drop
+  // this thread's reference and the cached read sources' now: readers
+  // start mapping the table's pages at once, and the memtable's memory
+  // should not stay resident alongside them while the rest of this
+  // function (deleting the old WAL, listeners) runs.
   imm_ = nullptr;
+  imm.reset();
+  read_sources_.reset();
   // Nothing written since the switch: the DB is write-idle (a Flush() or
   // CompactRange() with no writers, the end of a load), so the blocks kept
   // for the next memtable, this one's included once it is freed, go back
