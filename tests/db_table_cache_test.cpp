@@ -211,17 +211,19 @@ TEST_CASE("pages mapped by reads are released once reads stop, and reads stay ri
   // max_open_files 10: some readers are pinned, some in the LRU; both kinds
   // are released.
   const std::unique_ptr<DB> opened =
-      OpenWithSmallTables(tmp.str() + "/db", kKeys, value, std::chrono::milliseconds(200));
+      OpenWithSmallTables(tmp.str() + "/db", kKeys, value, std::chrono::milliseconds(500));
   DB& db = *opened;
-  const std::uint64_t releases = IdlePageReleases(db);
   ReadAll(db, kKeys, value);
-  REQUIRE(MappedFilesRssKib(".sst") > 0);  // what the mapped reads left
+  // What the mapped reads left (a release comes only after 0.5 s or more
+  // without a read).
+  const std::uint64_t releases = IdlePageReleases(db);
+  REQUIRE(MappedFilesRssKib(".sst") > 0);
 
-  // No read from here: the next release comes 200-400 ms after the last one.
+  // No read from here: the next release comes 0.5-1 s after the last one.
   for (int waited_ms = 0; IdlePageReleases(db) == releases && waited_ms < 20000; waited_ms += 10) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  REQUIRE(IdlePageReleases(db) == releases + 1);
+  REQUIRE(IdlePageReleases(db) > releases);
   CHECK(MappedFilesRssKib(".sst") == 0);
   CHECK(OpenTableFiles() == 10);  // released pages, not closed files
 
