@@ -47,9 +47,11 @@ class KvEngine final : public Engine {
   std::string Describe() const override {
     return absl::StrFormat(
         "kv 0.1: memtable_bytes=%d block_bytes=%d bloom_bits_per_key=%d "
-        "block_cache_bytes=%d block_restart_interval=%d (no compression exists; WAL always on)",
+        "block_cache_bytes=%d block_restart_interval=%d release_idle_table_pages=%dms (no "
+        "compression exists; WAL always on)",
         options_.memtable_bytes, options_.block_bytes, options_.bloom_bits_per_key,
-        options_.block_cache_bytes, options_.block_restart_interval);
+        options_.block_cache_bytes, options_.block_restart_interval,
+        options_.release_idle_table_pages.count());
   }
   absl::Status Put(std::string_view key, std::string_view value, bool sync) override {
     return db_->Put(kv::WriteOptions{.sync = sync}, key, value);
