@@ -204,6 +204,15 @@ void ReadAll(DB& db, int keys, const std::string& value) {
   for (int i = 0; i < keys; ++i) REQUIRE(db.Get(absl::StrCat("key", 10000 + i)).value() == value);
 }
 
+// OpenWithSmallTables with `release_idle`, then every key read once: the
+// tables' mapped pages are resident.
+std::unique_ptr<DB> OpenAndReadAll(const std::string& dir, int keys, const std::string& value,
+                                   std::chrono::milliseconds release_idle) {
+  std::unique_ptr<DB> db = OpenWithSmallTables(dir, keys, value, release_idle);
+  ReadAll(*db, keys, value);
+  return db;
+}
+
 TEST_CASE("pages mapped by reads are released once reads stop, and reads stay right", "[db]") {
   kv::test::TempDir tmp;
   const int kKeys = 3000;
@@ -211,9 +220,8 @@ TEST_CASE("pages mapped by reads are released once reads stop, and reads stay ri
   // max_open_files 10: some readers are pinned, some in the LRU; both kinds
   // are released.
   const std::unique_ptr<DB> opened =
-      OpenWithSmallTables(tmp.str() + "/db", kKeys, value, std::chrono::milliseconds(500));
+      OpenAndReadAll(tmp.str() + "/db", kKeys, value, std::chrono::milliseconds(500));
   DB& db = *opened;
-  ReadAll(db, kKeys, value);
   // What the mapped reads left (a release comes only after 0.5 s or more
   // without a read).
   const std::uint64_t releases = IdlePageReleases(db);
@@ -237,9 +245,8 @@ TEST_CASE("release_idle_table_pages = 0 keeps mapped pages", "[db]") {
   const int kKeys = 1000;
   const std::string value(200, 'v');
   const std::unique_ptr<DB> opened =
-      OpenWithSmallTables(tmp.str() + "/db", kKeys, value, std::chrono::milliseconds(0));
+      OpenAndReadAll(tmp.str() + "/db", kKeys, value, std::chrono::milliseconds(0));
   DB& db = *opened;
-  ReadAll(db, kKeys, value);
   REQUIRE(MappedFilesRssKib(".sst") > 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK(IdlePageReleases(db) == 0);
