@@ -24,7 +24,6 @@
 /// BlockIter is used by one thread at a time.
 #pragma once
 
-#include <algorithm>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -285,7 +284,6 @@ class BlockIter final : public Iterator {
 
   void Seek(std::string_view target) override {
     if (!status_.ok()) return;
-    PrefetchRestartKeys();
     // Tables of internal keys (nearly every lookup) compare through a direct
     // call the compiler can inline, not through the function pointer, and
     // scan their restart interval without a full comparison per entry.
@@ -294,7 +292,6 @@ class BlockIter final : public Iterator {
         return CompareInternalKeys(a, b);
       };
       if (!SeekToRestartBefore(target, cmp)) return;
-      PrefetchInterval();
       if (target.size() >= kTrailerBytes && min_key_bytes_ >= kTrailerBytes) {
         ScanToInternalKey(target);
       } else {
@@ -302,45 +299,11 @@ class BlockIter final : public Iterator {
       }
     } else {
       if (!SeekToRestartBefore(target, cmp_)) return;
-      PrefetchInterval();
       ScanTo(target, cmp_);
     }
   }
 
  private:
-  // Why a seek prefetches: its loads form a chain (restart array, then a
-  // restart key, then entry after entry), each waiting for its miss when the
-  // block is cold. The table reader prefetches a mapped block whole as it
-  // loads it, but a 4 KiB block is 65 lines issued in address order, more
-  // than the CPU keeps in flight, and the lines a seek needs first are not
-  // first in that order. Asking again for exactly the lines needed next lets
-  // their misses overlap: readrandom +14-28% in docs/BENCHMARKS.md.
-
-  // The keys a binary search over few restart points may compare against
-  // (a block with more, such as an index block, touches only log2 of them).
-  void PrefetchRestartKeys() const {
-    constexpr std::uint32_t kMaxPrefetchedRestarts = 8;
-    if (num_restarts_ > kMaxPrefetchedRestarts) return;
-    for (std::uint32_t i = 1; i < num_restarts_; ++i) {
-      const std::uint32_t offset = RestartPoint(i);
-      if (offset < restarts_) __builtin_prefetch(data_ + offset);  // else the search reports it
-    }
-  }
-
-  // The lines of the restart interval the iterator is positioned at, which
-  // a seek then scans (at most the first 4 KiB: huge values are not read).
-  void PrefetchInterval() const {
-    constexpr std::uintptr_t kLine = 64;  // cache line bytes
-    constexpr std::uintptr_t kMaxBytes = 4096;
-    const std::uint32_t begin = RestartPoint(restart_index_);
-    auto line = reinterpret_cast<std::uintptr_t>(data_ + begin) & ~(kLine - 1);
-    const auto end = reinterpret_cast<std::uintptr_t>(data_ + std::min(next_restart_, restarts_));
-    const std::uintptr_t limit = std::min(end, line + kMaxBytes);
-    for (; line < limit; line += kLine) {
-      __builtin_prefetch(reinterpret_cast<const void*>(line));  // never faults
-    }
-  }
-
   // Binary search for the last restart point whose key is < target (the
   // answer is at or after it, or at restart 0) and positions just before it.
   template <typename Compare>
