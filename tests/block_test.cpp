@@ -1,6 +1,7 @@
 // Tests for kv::BlockBuilder / kv::Block / kv::BlockIter: round trips of
 // random sorted keys checked against a sorted-vector model (every seek
-// target, both directions), internal-key order, and corrupt bytes.
+// target, both directions), internal-key order, and corrupt bytes, in both
+// block layouts (interleaved and split, narrow and wide).
 #include <algorithm>
 #include <optional>
 #include <random>
@@ -33,8 +34,11 @@ Entries RandomEntries(std::mt19937_64& rng, std::size_t n, std::size_t max_key_l
   return out;
 }
 
-std::shared_ptr<const Block> Build(const Entries& entries, int restart_interval) {
-  BlockBuilder b(restart_interval);
+constexpr BlockLayout kLayouts[] = {BlockLayout::kInterleaved, BlockLayout::kSplit};
+
+std::shared_ptr<const Block> Build(const Entries& entries, int restart_interval,
+                                   BlockLayout layout) {
+  BlockBuilder b(restart_interval, layout);
   for (const auto& [k, v] : entries) b.Add(k, v);
   auto block = Block::FromContents(b.Finish());
   REQUIRE_OK(block);
@@ -54,8 +58,10 @@ void ExpectAt(const BlockIter& it, const Entries& model, std::size_t i) {
 }
 
 // `borrowed`: the iterator does not hold a reference to the block.
-void CheckBlock(const Entries& model, int restart_interval, bool borrowed = false) {
-  auto block = Build(model, restart_interval);
+void CheckBlock(const Entries& model, int restart_interval, BlockLayout layout,
+                bool borrowed = false) {
+  auto block = Build(model, restart_interval, layout);
+  REQUIRE(block->split() == (layout == BlockLayout::kSplit));
   REQUIRE(reinterpret_cast<std::uintptr_t>(block->data()) % kBlockAlignment == 0);
   std::optional<BlockIter> owner;
   if (borrowed) {
@@ -136,24 +142,60 @@ void CheckBlock(const Entries& model, int restart_interval, bool borrowed = fals
 
 TEST_CASE("Block round trip of random keys, all seek targets, both directions") {
   std::mt19937_64 rng(test::TestSeed());
-  for (int restart_interval : {1, 2, 16}) {
-    for (std::size_t n : {0, 1, 2, 15, 16, 17, 100, 1000}) {
-      INFO("restart_interval=" << restart_interval << " n=" << n);
-      CheckBlock(RandomEntries(rng, n), restart_interval);
-      // Keys longer than the iterator's inline key scratch (rebuilt keys
-      // then live on the heap, growing as longer ones come).
-      CheckBlock(RandomEntries(rng, n, 200), restart_interval);
-      CheckBlock(RandomEntries(rng, n, 200), restart_interval, /*borrowed=*/true);
+  for (BlockLayout layout : kLayouts) {
+    for (int restart_interval : {1, 2, 16}) {
+      for (std::size_t n : {0, 1, 2, 15, 16, 17, 100, 1000}) {
+        INFO("split=" << (layout == BlockLayout::kSplit) << " restart_interval="
+                      << restart_interval << " n=" << n);
+        CheckBlock(RandomEntries(rng, n), restart_interval, layout);
+        // Keys longer than the iterator's inline key scratch (rebuilt keys
+        // then live on the heap, growing as longer ones come).
+        CheckBlock(RandomEntries(rng, n, 200), restart_interval, layout);
+        CheckBlock(RandomEntries(rng, n, 200), restart_interval, layout, /*borrowed=*/true);
+      }
     }
   }
 }
 
+TEST_CASE("Split blocks past 64 KiB store wide restart pairs") {
+  std::mt19937_64 rng(test::TestSeed());
+  Entries model = RandomEntries(rng, 300);
+  // ~300 values of 300-700 bytes: the values alone pass 0xffff bytes, so
+  // the restart pairs need fixed32.
+  for (auto& [k, v] : model) v = std::string(300 + rng() % 400, static_cast<char>('a' + rng() % 26));
+  for (int restart_interval : {1, 16}) {
+    BlockBuilder b(restart_interval, BlockLayout::kSplit);
+    for (const auto& [k, v] : model) b.Add(k, v);
+    const std::size_t estimate = b.CurrentSizeEstimate();
+    const std::string contents(b.Finish());
+    REQUIRE(contents.size() == estimate);
+    REQUIRE(contents.size() > kMaxNarrowBlockOffset);
+    auto block = Block::FromContents(contents);
+    REQUIRE_OK(block);
+    REQUIRE((*block)->split());
+    REQUIRE((*block)->restart_bytes() == 8);
+    CheckBlock(model, restart_interval, BlockLayout::kSplit);
+  }
+  // A split block just under the limit stays narrow.
+  BlockBuilder narrow(16, BlockLayout::kSplit);
+  narrow.Add("a", std::string(kMaxNarrowBlockOffset - 8, 'v'));
+  auto block = Block::FromContents(narrow.Finish());
+  REQUIRE_OK(block);
+  REQUIRE((*block)->restart_bytes() == 4);
+  BlockIter it(*block, CompareUserKeys);
+  it.SeekToFirst();
+  REQUIRE(it.Valid());
+  REQUIRE(it.value().size() == kMaxNarrowBlockOffset - 8);
+}
+
 TEST_CASE("Block builder reuse after Reset and size estimate") {
-  BlockBuilder b(4);
+  const BlockLayout layout = GENERATE(BlockLayout::kInterleaved, BlockLayout::kSplit);
+  BlockBuilder b(4, layout);
   b.Add("a", "1");
   b.Add("b", "2");
   const std::size_t estimate = b.CurrentSizeEstimate();
   REQUIRE(b.Finish().size() == estimate);
+  REQUIRE(b.CurrentSizeEstimate() == estimate);
   b.Reset();
   REQUIRE(b.empty());
   Entries model = {{"x", "9"}, {"y", ""}, {"z", std::string(300, 'z')}};
@@ -298,11 +340,12 @@ void CheckInternalKeySeeks(const std::shared_ptr<const Block>& block, const Entr
 
 TEST_CASE("Block seeks over internal keys land where the model's lower_bound does") {
   std::mt19937_64 rng(test::TestSeed());
+  const BlockLayout layout = GENERATE(BlockLayout::kInterleaved, BlockLayout::kSplit);
   for (int restart_interval : {1, 2, 3, 16}) {
     for (std::size_t n : {1, 5, 40, 300}) {
       INFO("restart_interval=" << restart_interval << " n=" << n);
       const Entries model = RandomInternalEntries(rng, n);
-      BlockBuilder b(restart_interval);
+      BlockBuilder b(restart_interval, layout);
       for (const auto& [k, v] : model) b.Add(k, v);
       auto block = Block::FromContents(b.Finish());
       REQUIRE_OK(block);
@@ -356,6 +399,73 @@ TEST_CASE("Block rejects malformed restart arrays") {
   CHECK(absl::IsDataLoss(Block::FromContents(zero_restarts).status()));
   std::string too_many = "\x00\x00\x00\x00\x05\x00\x00\x00";
   CHECK(absl::IsDataLoss(Block::FromContents(std::string(too_many.data(), 8)).status()));
+  // The wide flag without the split flag means nothing.
+  std::string wide_only(4, '\0');
+  PutFixed32(&wide_only, 1 | kBlockWideFlag);
+  CHECK(absl::IsDataLoss(Block::FromContents(wide_only).status()));
+  // A wide split block needs 8 bytes per restart.
+  std::string wide(4, '\0');
+  PutFixed32(&wide, 1 | kBlockWideFlag | kBlockSplitFlag);
+  CHECK(absl::IsDataLoss(Block::FromContents(wide).status()));
+}
+
+TEST_CASE("Split blocks report values and restart pairs out of range as corruption") {
+  BlockBuilder b(2, BlockLayout::kSplit);
+  b.Add("k1", "value1");
+  b.Add("k2", "value2");
+  b.Add("k3", "value3");
+  // Entries at 0, 5 and 9 (restart 1), values at 14, 20 and 26, restart
+  // pairs (0, 14) and (9, 26) at 32.
+  const std::string good(b.Finish());
+  const std::size_t restarts = good.size() - 4 - 2 * 4;
+  REQUIRE(restarts == 32);
+  REQUIRE(DecodeFixed16(good.data() + restarts + 2) == 14);
+  const std::string file = "t.sst";
+  auto open = [&](const std::string& bytes) {
+    auto block = Block::FromContents(bytes);
+    REQUIRE_OK(block);
+    return *block;
+  };
+  SECTION("a restart pair's value offset past the values") {
+    std::string bad = good;
+    EncodeFixed16(bad.data() + restarts + 4 + 2, 33);
+    BlockIter it(open(bad), CompareUserKeys, &file, 0);
+    it.Seek("k4");  // from restart 1
+    REQUIRE_FALSE(it.Valid());
+    REQUIRE(absl::IsDataLoss(it.status()));
+    REQUIRE(it.status().message().find("t.sst") != std::string::npos);
+  }
+  SECTION("a value length past the values") {
+    std::string bad = good;
+    REQUIRE(bad[2] == 6);  // entry 0: shared 0, unshared 2, value_len 6
+    bad[2] = 7;
+    BlockIter it(open(bad), CompareUserKeys, &file, 100);
+    it.SeekToFirst();
+    REQUIRE(it.Valid());  // 14..21 still lies inside the values
+    REQUIRE(it.value() == "value1v");
+    it.Next();  // entry 1 now claims 21..27, also inside them
+    REQUIRE(it.Valid());
+    it.Next();  // entry 2's value would end at 33
+    REQUIRE_FALSE(it.Valid());
+    REQUIRE(absl::IsDataLoss(it.status()));
+    REQUIRE(it.status().message().find("offset 109") != std::string::npos);  // 100 + entry 2
+  }
+  SECTION("a restart entry offset past the entries") {
+    std::string bad = good;
+    EncodeFixed16(bad.data() + restarts + 4, 20);
+    BlockIter it(open(bad), CompareUserKeys);
+    it.Seek("k3");  // the binary search reads restart 1's key
+    REQUIRE_FALSE(it.Valid());
+    REQUIRE(absl::IsDataLoss(it.status()));
+  }
+  SECTION("the values' start past the restart array") {
+    std::string bad = good;
+    EncodeFixed16(bad.data() + restarts + 2, 33);
+    BlockIter it(open(bad), CompareUserKeys);
+    REQUIRE(absl::IsDataLoss(it.status()));
+    it.SeekToFirst();
+    REQUIRE_FALSE(it.Valid());
+  }
 }
 
 // Drives an iterator over a possibly-corrupt block in every way; it must
@@ -376,7 +486,8 @@ void Exercise(std::shared_ptr<const Block> block, const Entries& model) {
 TEST_CASE("Corrupt blocks never read out of bounds") {
   std::mt19937_64 rng(test::TestSeed());
   const Entries model = RandomEntries(rng, 40);
-  BlockBuilder b(4);
+  const BlockLayout layout = GENERATE(BlockLayout::kInterleaved, BlockLayout::kSplit);
+  BlockBuilder b(4, layout);
   for (const auto& [k, v] : model) b.Add(k, v);
   const std::string good(b.Finish());
   for (std::size_t pos = 0; pos < good.size(); ++pos) {

@@ -305,6 +305,47 @@ TEST_CASE("SSTable with 100k internal keys: scans, seeks, gets, properties") {
   }
 }
 
+TEST_CASE("SSTable format version 1 (interleaved data blocks) is still written and read") {
+  std::mt19937_64 rng(test::TestSeed());
+  const Entries model = InternalEntries(rng, 20000);
+  const std::string v1 = BuildTable(model, {.format_version = 1});
+  const std::string v2 = BuildTable(model, {});
+  // The same entries, blocks and offsets: the layouts differ only inside
+  // each data block (the restart array holds as many bytes in both).
+  REQUIRE(v1.size() == v2.size());
+  REQUIRE(v1 != v2);
+  for (const std::string* bytes : {&v1, &v2}) {
+    for (bool mapped : {false, true}) {
+      INFO("v" << (bytes == &v1 ? 1 : 2) << " mapped=" << mapped);
+      auto table = OpenTable(*bytes, {}, mapped);
+      CHECK(table->properties().format_version == (bytes == &v1 ? 1u : 2u));
+      auto footer = Footer::Decode(std::string_view(*bytes).substr(bytes->size() - 64));
+      REQUIRE_OK(footer);
+      CHECK(footer->format_version == (bytes == &v1 ? 1u : 2u));
+      CheckInternalTable(*table, model, rng);
+    }
+  }
+}
+
+TEST_CASE("SSTable of an unknown format version is rejected with its version") {
+  std::mt19937_64 rng(test::TestSeed());
+  std::string bytes = BuildTable(InternalEntries(rng, 100), {});
+  auto footer = Footer::Decode(std::string_view(bytes).substr(bytes.size() - 64));
+  REQUIRE_OK(footer);
+  for (std::uint32_t version : {0u, 3u}) {
+    Footer f = *footer;
+    f.format_version = version;
+    const std::string encoded = f.Encode();
+    REQUIRE(encoded.size() == 64);
+    bytes.replace(bytes.size() - 64, 64, encoded);
+    auto table = SSTableReader::Open(std::make_shared<StringSource>(bytes, false), "t.sst",
+                                     bytes.size(), {});
+    REQUIRE(absl::IsDataLoss(table.status()));
+    CHECK(table.status().message().find("format version " + std::to_string(version)) !=
+          std::string::npos);
+  }
+}
+
 TEST_CASE("SSTable over a mapping: a block is verified once, and only by a checked read") {
   Entries model;
   for (std::uint64_t i = 0; i < 400; ++i) {
@@ -527,6 +568,11 @@ TEST_CASE("SSTableWriter rejects bad keys and options") {
 
   SSTableWriter bad(std::make_unique<StringSink>(out), {.bloom_bits_per_key = -1});
   CHECK(absl::IsInvalidArgument(bad.Add(MakeInternalKey("a", 1, ValueType::kValue), "")));
+  for (std::uint32_t version : {0u, 3u}) {
+    SSTableWriter unknown(std::make_unique<StringSink>(std::make_shared<std::string>()),
+                          {.format_version = version});
+    CHECK(absl::IsInvalidArgument(unknown.Add(MakeInternalKey("a", 1, ValueType::kValue), "")));
+  }
   SSTableWriter plain(std::make_unique<StringSink>(std::make_shared<std::string>()),
                       {.internal_keys = false});
   REQUIRE_OK(plain.Add("", "empty key is fine"));

@@ -39,6 +39,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "kv/block_builder.hpp"
 #include "kv/coding.hpp"
 #include "kv/internal_key.hpp"
 #include "kv/iterator.hpp"
@@ -91,7 +92,8 @@ class AlignedBuffer {
   std::size_t capacity_ = 0;
 };
 
-/// An immutable, parsed block: its entries followed by the restart array.
+/// An immutable, parsed block: its entries (and, split, its values)
+/// followed by the restart array.
 class Block {
  public:
   /// Parses `contents` (block bytes without the on-disk trailer). kDataLoss if
@@ -156,6 +158,10 @@ class Block {
   std::uint32_t num_restarts() const { return num_restarts_; }
   /// Offset of the restart array = end of the entries.
   std::uint32_t restarts_offset() const { return restarts_offset_; }
+  /// True if the values are stored apart from the keys (BlockLayout::kSplit).
+  bool split() const { return split_; }
+  /// Bytes per restart array element: 4, or 8 in a wide split block.
+  std::uint32_t restart_bytes() const { return restart_bytes_; }
 
  private:
   struct PrivateTag {};
@@ -171,15 +177,22 @@ class Block {
     if (size_ < sizeof(std::uint32_t)) {
       return absl::DataLossError(absl::StrCat("block too short (", size_, " bytes)"));
     }
-    const std::uint32_t n = DecodeFixed32(data_ + size_ - sizeof(std::uint32_t));
-    const std::size_t max_restarts = (size_ - sizeof(std::uint32_t)) / sizeof(std::uint32_t);
+    const std::uint32_t word = DecodeFixed32(data_ + size_ - sizeof(std::uint32_t));
+    split_ = (word & kBlockSplitFlag) != 0;
+    const bool wide = (word & kBlockWideFlag) != 0;
+    if (wide && !split_) {
+      return absl::DataLossError(absl::StrCat("bad block restart word ", word));
+    }
+    const std::uint32_t n = word & kBlockRestartCountMask;
+    restart_bytes_ = wide ? 8 : 4;
+    const std::size_t max_restarts = (size_ - sizeof(std::uint32_t)) / restart_bytes_;
     if (n == 0 || n > max_restarts) {
       return absl::DataLossError(
           absl::StrCat("bad block restart count ", n, " for a block of ", size_, " bytes"));
     }
     num_restarts_ = n;
     restarts_offset_ =
-        static_cast<std::uint32_t>(size_ - (std::size_t{n} + 1) * sizeof(std::uint32_t));
+        static_cast<std::uint32_t>(size_ - sizeof(std::uint32_t) - std::size_t{n} * restart_bytes_);
     return absl::OkStatus();
   }
 
@@ -189,6 +202,8 @@ class Block {
   std::size_t size_ = 0;
   std::uint32_t restarts_offset_ = 0;
   std::uint32_t num_restarts_ = 0;
+  std::uint32_t restart_bytes_ = 4;
+  bool split_ = false;
 };
 
 /// Scratch memory for a key rebuilt from a shared prefix and a suffix;
@@ -256,11 +271,26 @@ class BlockIter final : public Iterator {
         data_(block->data()),
         restarts_(block->restarts_offset()),
         num_restarts_(block->num_restarts()),
+        entries_end_(restarts_),
         current_(restarts_),
         restart_index_(num_restarts_),
-        next_restart_(restarts_) {}
+        next_restart_(restarts_),
+        next_entry_(restarts_),
+        split_(block->split()),
+        wide_(block->restart_bytes() == 8) {
+    // A split block's entries end where its values start, at the value
+    // offset of restart point 0.
+    if (split_) {
+      entries_end_ = RestartValue(0);
+      if (entries_end_ > restarts_) {
+        entries_end_ = 0;  // nothing is ever valid
+        Corrupt(RestartPosition(0), "restart point");
+      }
+      MarkInvalid();
+    }
+  }
 
-  bool Valid() const override { return current_ < restarts_; }
+  bool Valid() const override { return current_ < entries_end_; }
   absl::Status status() const override { return status_; }
   std::string_view key() const override {
     assert(Valid());
@@ -279,7 +309,7 @@ class BlockIter final : public Iterator {
   void SeekToLast() override {
     if (!status_.ok()) return;
     if (!SeekToRestartPoint(num_restarts_ - 1)) return;
-    ScanIntervalUpTo(restarts_);
+    ScanIntervalUpTo(entries_end_);
   }
 
   void Seek(std::string_view target) override {
@@ -417,9 +447,22 @@ class BlockIter final : public Iterator {
   }
 
  private:
+  // Offset of restart point `i`'s entry (its key entry, in a split block).
   std::uint32_t RestartPoint(std::uint32_t i) const {
     assert(i < num_restarts_);
-    return DecodeFixed32(data_ + restarts_ + std::size_t{i} * sizeof(std::uint32_t));
+    const char* at = data_ + RestartPosition(i);
+    if (!split_ || wide_) return DecodeFixed32(at);
+    return DecodeFixed16(at);
+  }
+  // A split block's offset of restart point `i`'s value.
+  std::uint32_t RestartValue(std::uint32_t i) const {
+    assert(split_ && i < num_restarts_);
+    const char* at = data_ + RestartPosition(i);
+    return wide_ ? DecodeFixed32(at + 4) : DecodeFixed16(at + 2);
+  }
+  // Offset of restart point `i`'s element of the restart array.
+  std::size_t RestartPosition(std::uint32_t i) const {
+    return restarts_ + std::size_t{i} * (wide_ ? 8 : 4);
   }
 
   // From just before a restart point, parses forward to the last entry that
@@ -430,6 +473,7 @@ class BlockIter final : public Iterator {
     while (ParseNextKey()) {
       interval_.push_back({current_, static_cast<std::uint32_t>(interval_keys_.size()),
                            static_cast<std::uint32_t>(key_.size()),
+                           static_cast<std::uint32_t>(value_.data() - data_),
                            static_cast<std::uint32_t>(value_.size())});
       interval_keys_.append(key_);
       if (NextEntryOffset() >= limit) return;
@@ -444,22 +488,22 @@ class BlockIter final : public Iterator {
     if (interval_.size() < 2 || interval_.back().offset != current_) return false;
     interval_.pop_back();
     const IntervalEntry& e = interval_.back();
-    // An entry is its header, then the key suffix, then the value, which
-    // ends where the next entry (the one just left) begins.
-    value_ = std::string_view(data_ + current_ - e.value_size, e.value_size);
+    // The entry just left is the one after the new current entry.
+    next_entry_ = current_;
+    next_value_ = static_cast<std::uint32_t>(value_.data() - data_);
+    value_ = std::string_view(data_ + e.value_offset, e.value_size);
     current_ = e.offset;
     key_ = std::string_view(interval_keys_.data() + e.key_start, e.key_size);
     return true;
   }
 
-  std::uint32_t NextEntryOffset() const {
-    return static_cast<std::uint32_t>(value_.data() + value_.size() - data_);
-  }
+  std::uint32_t NextEntryOffset() const { return next_entry_; }
 
   void MarkInvalid() {
-    current_ = restarts_;
+    current_ = entries_end_;
     restart_index_ = num_restarts_;
-    next_restart_ = restarts_;
+    next_restart_ = entries_end_;
+    next_entry_ = entries_end_;
     key_ = {};
     value_ = {};
   }
@@ -480,16 +524,25 @@ class BlockIter final : public Iterator {
     key_ = {};
     restart_index_ = i;
     const std::uint32_t offset = RestartPoint(i);
-    if (offset > restarts_) return Corrupt(restarts_ + std::size_t{i} * 4, "restart point");
-    next_restart_ = i + 1 < num_restarts_ ? RestartPoint(i + 1) : restarts_;
-    value_ = std::string_view(data_ + offset, 0);
-    current_ = restarts_;  // invalid until an entry is parsed
+    if (offset > entries_end_) return Corrupt(RestartPosition(i), "restart point");
+    if (split_) {
+      next_value_ = RestartValue(i);
+      if (next_value_ < entries_end_ || next_value_ > restarts_) {
+        return Corrupt(RestartPosition(i), "restart point");
+      }
+    }
+    next_restart_ = i + 1 < num_restarts_ ? RestartPoint(i + 1) : entries_end_;
+    next_entry_ = offset;
+    current_ = entries_end_;  // invalid until an entry is parsed
     return true;
   }
 
-  // Decodes the entry header at `p`; false if it does not fit before `limit`.
-  static const char* DecodeEntry(const char* p, const char* limit, std::uint32_t* shared,
-                                 std::uint32_t* unshared, std::uint32_t* value_len) {
+  // Decodes the entry header at `p`; null if the entry (its key delta, and
+  // its value if `value_inline`) does not fit before `limit`.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE static const char* DecodeEntry(const char* p, const char* limit,
+                                                              bool value_inline,
+                                 std::uint32_t* shared, std::uint32_t* unshared,
+                                 std::uint32_t* value_len) {
     // Fast path: all three lengths fit in one byte each (short keys and
     // values, the common case).
     if (limit - p >= 3) {
@@ -501,7 +554,9 @@ class BlockIter final : public Iterator {
         *unshared = b;
         *value_len = c;
         p += 3;
-        if (static_cast<std::uint64_t>(limit - p) < std::uint64_t{b} + c) return nullptr;
+        if (static_cast<std::uint64_t>(limit - p) < std::uint64_t{b} + (value_inline ? c : 0)) {
+          return nullptr;
+        }
         return p;
       }
     }
@@ -511,7 +566,8 @@ class BlockIter final : public Iterator {
     if (p == nullptr) return nullptr;
     p = DecodeVarint32(p, limit, value_len);
     if (p == nullptr) return nullptr;
-    if (static_cast<std::uint64_t>(limit - p) < std::uint64_t{*unshared} + *value_len) {
+    if (static_cast<std::uint64_t>(limit - p) <
+        std::uint64_t{*unshared} + (value_inline ? *value_len : 0)) {
       return nullptr;
     }
     return p;
@@ -520,9 +576,10 @@ class BlockIter final : public Iterator {
   // The full key stored at restart point `i` (decoded in place).
   bool RestartKey(std::uint32_t i, std::string_view* key) {
     const std::uint32_t offset = RestartPoint(i);
-    if (offset >= restarts_) return Corrupt(restarts_ + std::size_t{i} * 4, "restart point");
+    if (offset >= entries_end_) return Corrupt(RestartPosition(i), "restart point");
     std::uint32_t shared = 0, unshared = 0, value_len = 0;
-    const char* p = DecodeEntry(data_ + offset, data_ + restarts_, &shared, &unshared, &value_len);
+    const char* p =
+        DecodeEntry(data_ + offset, data_ + entries_end_, !split_, &shared, &unshared, &value_len);
     if (p == nullptr || shared != 0 || unshared < min_key_bytes_) {
       return Corrupt(offset, "restart entry");
     }
@@ -542,12 +599,13 @@ class BlockIter final : public Iterator {
   // search.
   ABSL_ATTRIBUTE_ALWAYS_INLINE bool ParseNextKey(std::uint32_t* shared_out) {
     const std::uint32_t offset = NextEntryOffset();
-    if (offset >= restarts_) {
+    if (offset >= entries_end_) {
       MarkInvalid();
       return false;
     }
     std::uint32_t shared = 0, unshared = 0, value_len = 0;
-    const char* p = DecodeEntry(data_ + offset, data_ + restarts_, &shared, &unshared, &value_len);
+    const char* p =
+        DecodeEntry(data_ + offset, data_ + entries_end_, !split_, &shared, &unshared, &value_len);
     if (p == nullptr || shared > key_.size()) return Corrupt(offset, "entry");
     current_ = offset;
     // A key stored whole (every restart point) is used in place; one that
@@ -555,7 +613,15 @@ class BlockIter final : public Iterator {
     key_ = shared == 0 ? std::string_view(p, unshared)
                        : key_scratch_.Rebuild(key_, shared, std::string_view(p, unshared));
     if (key_.size() < min_key_bytes_) return Corrupt(offset, "entry (key too short)");
-    value_ = std::string_view(p + unshared, value_len);
+    if (split_) {
+      if (value_len > restarts_ - next_value_) return Corrupt(offset, "entry (value)");
+      value_ = std::string_view(data_ + next_value_, value_len);
+      next_value_ += value_len;
+      next_entry_ = static_cast<std::uint32_t>(p + unshared - data_);
+    } else {
+      value_ = std::string_view(p + unshared, value_len);
+      next_entry_ = static_cast<std::uint32_t>(p + unshared + value_len - data_);
+    }
     if (current_ >= next_restart_) AdvanceRestartIndex();
     *shared_out = shared;
     return true;
@@ -568,7 +634,7 @@ class BlockIter final : public Iterator {
       ++restart_index_;
     }
     next_restart_ =
-        restart_index_ + 1 < num_restarts_ ? RestartPoint(restart_index_ + 1) : restarts_;
+        restart_index_ + 1 < num_restarts_ ? RestartPoint(restart_index_ + 1) : entries_end_;
   }
 
   std::shared_ptr<const Block> block_;
@@ -579,9 +645,14 @@ class BlockIter final : public Iterator {
   const char* data_;
   std::uint32_t restarts_;       // offset of the restart array
   std::uint32_t num_restarts_;   // >= 1
-  std::uint32_t current_;        // offset of the current entry; restarts_ if invalid
+  std::uint32_t entries_end_;    // end of the (key) entries: restarts_, or a split block's values
+  std::uint32_t current_;        // offset of the current entry; entries_end_ if invalid
   std::uint32_t restart_index_;  // restart block holding current_
-  std::uint32_t next_restart_;   // offset of restart point restart_index_ + 1 (else restarts_)
+  std::uint32_t next_restart_;   // offset of restart point restart_index_ + 1 (else entries_end_)
+  std::uint32_t next_entry_;     // offset of the entry after the current position
+  std::uint32_t next_value_ = 0;  // split blocks: offset of that entry's value
+  bool split_;                    // the block's layout: Block::split()
+  bool wide_;                     // restart pairs are fixed32 (Block::restart_bytes() == 8)
   std::string_view key_;         // into the block or into key_scratch_
   std::string_view value_;
   KeyScratch key_scratch_;
@@ -592,7 +663,8 @@ class BlockIter final : public Iterator {
     std::uint32_t offset;     // of the entry in the block
     std::uint32_t key_start;  // in interval_keys_
     std::uint32_t key_size;
-    std::uint32_t value_size;  // the value ends where the next entry starts
+    std::uint32_t value_offset;  // of the value in the block
+    std::uint32_t value_size;
   };
   std::vector<IntervalEntry> interval_;
   std::string interval_keys_;

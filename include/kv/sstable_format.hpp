@@ -40,8 +40,12 @@ namespace kv {
 
 /// "kvSSTbl1" read as a little-endian 64-bit integer.
 inline constexpr std::uint64_t kSSTableMagic = 0x316c62745353766bull;
-/// The format version written in the footer and properties block.
-inline constexpr std::uint32_t kSSTableFormatVersion = 1;
+/// The format version written in the footer and properties block. Version
+/// 2 tables have split data blocks (kv/block_builder.hpp); version 1 tables,
+/// whose blocks are all interleaved, are still read.
+inline constexpr std::uint32_t kSSTableFormatVersion = 2;
+/// The oldest format version this build reads.
+inline constexpr std::uint32_t kOldestSSTableFormatVersion = 1;
 /// Type byte + masked checksum after every block.
 inline constexpr std::size_t kBlockTrailerBytes = 5;
 /// The only block type byte: contents stored as is.
@@ -129,7 +133,8 @@ struct Footer {
       p += 16;
     }
     f.format_version = DecodeFixed32(in.data() + 48);
-    if (f.format_version != kSSTableFormatVersion) {
+    if (f.format_version < kOldestSSTableFormatVersion ||
+        f.format_version > kSSTableFormatVersion) {
       return absl::DataLossError(
           absl::StrCat("unsupported SSTable format version ", f.format_version));
     }
@@ -347,21 +352,26 @@ inline constexpr std::size_t kMaxPrefetchedBlockBytes = 16 << 10;
 /// those misses overlap (readrandom +9% in docs/BENCHMARKS.md). Larger
 /// blocks (a huge value) are left alone: a search reads little of them.
 inline void PrefetchBlock(std::string_view bytes) {
-  if (bytes.size() > kMaxPrefetchedBlockBytes) return;
+  if (bytes.size() > kMaxPrefetchedBlockBytes || bytes.empty()) return;
   constexpr std::uintptr_t kLine = 64;  // cache line bytes
-  const auto end = reinterpret_cast<std::uintptr_t>(bytes.data()) + bytes.size();
-  auto line = reinterpret_cast<std::uintptr_t>(bytes.data()) & ~(kLine - 1);
+  const auto begin = reinterpret_cast<std::uintptr_t>(bytes.data());
+  const auto last = (begin + bytes.size() - 1) & ~(kLine - 1);
   auto prefetch = [](std::uintptr_t at) {
     __builtin_prefetch(reinterpret_cast<const void*>(at));  // never faults
   };
+  // The last line first: the trailer and the restart array's end, which a
+  // search reads before anything else. Then the rest in address order: a
+  // split block's keys, then its values.
+  prefetch(last);
+  auto line = begin & ~(kLine - 1);
   // Four lines per step: the loop's own instructions were half of its cost.
-  for (; line + 3 * kLine < end; line += 4 * kLine) {
+  for (; line + 3 * kLine < last; line += 4 * kLine) {
     prefetch(line);
     prefetch(line + kLine);
     prefetch(line + 2 * kLine);
     prefetch(line + 3 * kLine);
   }
-  for (; line < end; line += kLine) prefetch(line);
+  for (; line < last; line += kLine) prefetch(line);
 }
 }  // namespace detail
 

@@ -74,6 +74,10 @@ struct SSTableOptions {
   /// correct but raises its false-positive rate; one above it costs
   /// bloom_bits_per_key / 8 bytes per extra key, allocated up front.
   std::uint64_t max_keys = 0;
+  /// The table format to write (docs/FORMAT.md): kSSTableFormatVersion (2,
+  /// split data blocks), or 1 (interleaved data blocks), which builds from
+  /// before version 2 can read. Any other value is kInvalidArgument.
+  std::uint32_t format_version = kSSTableFormatVersion;
 };
 
 namespace detail {
@@ -146,7 +150,8 @@ class SSTableWriter {
       : file_(std::move(file)),
         options_(options),
         cmp_(options.internal_keys ? CompareInternalKeys : CompareUserKeys),
-        data_block_(std::max(options.restart_interval, 1)),
+        data_block_(std::max(options.restart_interval, 1),
+                    options.format_version == 1 ? BlockLayout::kInterleaved : BlockLayout::kSplit),
         index_block_(1),
         filter_(std::max(options.bloom_bits_per_key, 1),
                 options.bloom_bits_per_key > 0 ? options.max_keys : 0) {
@@ -156,11 +161,15 @@ class SSTableWriter {
       status_ = absl::InvalidArgumentError("SSTableOptions::bloom_bits_per_key must be in [0, 64]");
     } else if (options_.restart_interval < 1) {
       status_ = absl::InvalidArgumentError("SSTableOptions::restart_interval must be >= 1");
+    } else if (options_.format_version < kOldestSSTableFormatVersion ||
+               options_.format_version > kSSTableFormatVersion) {
+      status_ = absl::InvalidArgumentError("SSTableOptions::format_version must be 1 or 2");
     } else if (file_ == nullptr) {
       status_ = absl::InvalidArgumentError("SSTableWriter: null file");
     }
     props_.creation_time_micros = options_.creation_time_micros;
     props_.internal_keys = options_.internal_keys;
+    props_.format_version = options_.format_version;
     props_.smallest_seq = options_.internal_keys ? kMaxSequenceNumber : 0;
     if (file_ != nullptr) offset_ = file_->Size();
   }
@@ -267,6 +276,7 @@ class SSTableWriter {
   [[nodiscard]] absl::Status FinishImpl() {
     KV_RETURN_IF_ERROR(FlushDataBlock());
     Footer footer;
+    footer.format_version = props_.format_version;
     if (options_.bloom_bits_per_key > 0) {
       const PageString filter = filter_.Finish();
       KV_RETURN_IF_ERROR(WriteBlock(filter, &footer.filter));

@@ -5,7 +5,8 @@
 //                  directions and sought with user-key and internal-key
 //                  comparators: only "no crash, no hang, errors are statuses".
 //   mode % 2 == 1  keys and values described by the input are built into a
-//                  block with kv::BlockBuilder; the iterator must return
+//                  block with kv::BlockBuilder (the next byte's high bit
+//                  picks the split layout); the iterator must return
 //                  exactly them forward, backward and from every Seek. Then
 //                  one byte is changed and the block is walked again
 //                  (no crash).
@@ -59,14 +60,17 @@ void Raw(kv::fuzz::Input& in) {
 }
 
 void Built(kv::fuzz::Input& in) {
-  const int restart_interval = 1 + in.Byte() % 20;
+  // The low 7 bits pick the restart interval, the high bit the layout.
+  const int shape = in.Byte();
+  const int restart_interval = 1 + (shape & 0x7f) % 20;
+  const auto layout = (shape & 0x80) != 0 ? kv::BlockLayout::kSplit : kv::BlockLayout::kInterleaved;
   std::map<std::string, std::string> model;
   const int n = in.Byte();
   for (int i = 0; i < n && !in.empty(); ++i) {
     std::string key(in.ShortString(10));
     model[key] = std::string(in.ShortString(20));
   }
-  kv::BlockBuilder builder(restart_interval);
+  kv::BlockBuilder builder(restart_interval, layout);
   for (const auto& [k, v] : model) builder.Add(k, v);
   std::string contents(builder.Finish());
   auto block = kv::Block::FromContents(contents);

@@ -95,8 +95,9 @@ void WalSeeds() {
            "\x00\x90\x00\x00" + "\x40\x00");
 }
 
-std::string BlockContents(int restart_interval, int n) {
-  kv::BlockBuilder b(restart_interval);
+std::string BlockContents(int restart_interval, int n,
+                          kv::BlockLayout layout = kv::BlockLayout::kInterleaved) {
+  kv::BlockBuilder b(restart_interval, layout);
   for (int i = 0; i < n; ++i) {
     char key[16];
     std::snprintf(key, sizeof key, "key%03d", i);
@@ -110,6 +111,10 @@ void BlockSeeds() {
   Emit("block_reader", "raw_16", Byte(0) + targets + BlockContents(16, 40));
   Emit("block_reader", "raw_1", Byte(0) + targets + BlockContents(1, 5));
   Emit("block_reader", "raw_empty_block", Byte(0) + targets + BlockContents(4, 0));
+  Emit("block_reader", "raw_split_16",
+       Byte(0) + targets + BlockContents(16, 40, kv::BlockLayout::kSplit));
+  Emit("block_reader", "raw_split_1",
+       Byte(0) + targets + BlockContents(1, 5, kv::BlockLayout::kSplit));
   std::string ikeys;  // a block of internal keys
   {
     kv::BlockBuilder b(2);
@@ -125,6 +130,9 @@ void BlockSeeds() {
        Byte(1) + Byte(2) + Byte(4) + Short("b") + Short("1") + Short("a") + Short("22") +
            Short("abc") + Short("") + Short("") + Short("empty key") + Short("aa") + Short("c") +
            Short("") + Short("zz") + "\x05\x00\x07");
+  Emit("block_reader", "built_split",
+       Byte(1) + Byte(0x80 | 2) + Byte(3) + Short("b") + Short("1") + Short("a") +
+           Short("22") + Short("abc") + Short("") + Short("zz") + "\x05\x00\x07");
 }
 
 std::string TableFile(bool internal, int n, int bloom) {
