@@ -349,8 +349,10 @@ inline constexpr std::size_t kMaxPrefetchedBlockBytes = 16 << 10;
 /// cold: its lines in no CPU cache, its page not in the TLB. The search then
 /// touches the trailer, the restart array, a restart key and a run of
 /// entries, each load waiting for the miss before it; prefetched together,
-/// those misses overlap (readrandom +9% in docs/BENCHMARKS.md). Larger
-/// blocks (a huge value) are left alone: a search reads little of them.
+/// those misses overlap (readrandom +9% in docs/BENCHMARKS.md). The last
+/// line goes first, as the search starts there; a split block's keys then
+/// come before its values. Larger blocks (a huge value) are left alone: a
+/// search reads little of them.
 inline void PrefetchBlock(std::string_view bytes) {
   if (bytes.size() > kMaxPrefetchedBlockBytes || bytes.empty()) return;
   constexpr std::uintptr_t kLine = 64;  // cache line bytes
@@ -359,9 +361,6 @@ inline void PrefetchBlock(std::string_view bytes) {
   auto prefetch = [](std::uintptr_t at) {
     __builtin_prefetch(reinterpret_cast<const void*>(at));  // never faults
   };
-  // The last line first: the trailer and the restart array's end, which a
-  // search reads before anything else. Then the rest in address order: a
-  // split block's keys, then its values.
   prefetch(last);
   auto line = begin & ~(kLine - 1);
   // Four lines per step: the loop's own instructions were half of its cost.
