@@ -145,8 +145,8 @@ TEST_CASE("Block round trip of random keys, all seek targets, both directions") 
   for (BlockLayout layout : kLayouts) {
     for (int restart_interval : {1, 2, 16}) {
       for (std::size_t n : {0, 1, 2, 15, 16, 17, 100, 1000}) {
-        INFO("split=" << (layout == BlockLayout::kSplit) << " restart_interval="
-                      << restart_interval << " n=" << n);
+        INFO("split=" << (layout == BlockLayout::kSplit) << " restart_interval=" << restart_interval
+                      << " n=" << n);
         CheckBlock(RandomEntries(rng, n), restart_interval, layout);
         // Keys longer than the iterator's inline key scratch (rebuilt keys
         // then live on the heap, growing as longer ones come).
@@ -162,7 +162,8 @@ TEST_CASE("Split blocks past 64 KiB store wide restart pairs") {
   Entries model = RandomEntries(rng, 300);
   // ~300 values of 300-700 bytes: the values alone pass 0xffff bytes, so
   // the restart pairs need fixed32.
-  for (auto& [k, v] : model) v = std::string(300 + rng() % 400, static_cast<char>('a' + rng() % 26));
+  for (auto& [k, v] : model)
+    v = std::string(300 + rng() % 400, static_cast<char>('a' + rng() % 26));
   for (int restart_interval : {1, 16}) {
     BlockBuilder b(restart_interval, BlockLayout::kSplit);
     for (const auto& [k, v] : model) b.Add(k, v);

@@ -156,7 +156,8 @@ class Block {
   std::size_t charge() const { return buf_.capacity() + sizeof(Block); }
   /// Number of restart points (at least 1).
   std::uint32_t num_restarts() const { return num_restarts_; }
-  /// Offset of the restart array = end of the entries.
+  /// Offset of the restart array: the end of the entries, or of a split
+  /// block's values.
   std::uint32_t restarts_offset() const { return restarts_offset_; }
   /// True if the values are stored apart from the keys (BlockLayout::kSplit).
   bool split() const { return split_; }
@@ -541,8 +542,9 @@ class BlockIter final : public Iterator {
   // its value if `value_inline`) does not fit before `limit`.
   ABSL_ATTRIBUTE_ALWAYS_INLINE static const char* DecodeEntry(const char* p, const char* limit,
                                                               bool value_inline,
-                                 std::uint32_t* shared, std::uint32_t* unshared,
-                                 std::uint32_t* value_len) {
+                                                              std::uint32_t* shared,
+                                                              std::uint32_t* unshared,
+                                                              std::uint32_t* value_len) {
     // Fast path: all three lengths fit in one byte each (short keys and
     // values, the common case).
     if (limit - p >= 3) {
@@ -647,17 +649,17 @@ class BlockIter final : public Iterator {
   std::uint64_t block_offset_;
   std::size_t min_key_bytes_;
   const char* data_;
-  std::uint32_t restarts_;       // offset of the restart array
-  std::uint32_t num_restarts_;   // >= 1
-  std::uint32_t entries_end_;    // end of the (key) entries: restarts_, or a split block's values
-  std::uint32_t current_;        // offset of the current entry; entries_end_ if invalid
-  std::uint32_t restart_index_;  // restart block holding current_
-  std::uint32_t next_restart_;   // offset of restart point restart_index_ + 1 (else entries_end_)
-  std::uint32_t next_entry_;     // offset of the entry after the current position
+  std::uint32_t restarts_;        // offset of the restart array
+  std::uint32_t num_restarts_;    // >= 1
+  std::uint32_t entries_end_;     // end of the (key) entries: restarts_, or a split block's values
+  std::uint32_t current_;         // offset of the current entry; entries_end_ if invalid
+  std::uint32_t restart_index_;   // restart block holding current_
+  std::uint32_t next_restart_;    // offset of restart point restart_index_ + 1 (else entries_end_)
+  std::uint32_t next_entry_;      // offset of the entry after the current position
   std::uint32_t next_value_ = 0;  // split blocks: offset of that entry's value
   bool split_;                    // the block's layout: Block::split()
   bool wide_;                     // restart pairs are fixed32 (Block::restart_bytes() == 8)
-  std::string_view key_;         // into the block or into key_scratch_
+  std::string_view key_;          // into the block or into key_scratch_
   std::string_view value_;
   KeyScratch key_scratch_;
   absl::Status status_;

@@ -59,7 +59,7 @@ namespace kv {
 /// Where a block keeps its values; see the file comment.
 enum class BlockLayout {
   kInterleaved,  ///< each value right after its key (index, properties blocks)
-  kSplit,        ///< values first, then the keys (data blocks)
+  kSplit,        ///< the keys first, then the values (data blocks)
 };
 
 /// Bits of a block's last fixed32 above its restart count.
@@ -75,8 +75,7 @@ inline constexpr std::size_t kMaxNarrowBlockOffset = 0xffff;
 class BlockBuilder {
  public:
   /// REQUIRES: restart_interval >= 1
-  explicit BlockBuilder(int restart_interval = 16,
-                        BlockLayout layout = BlockLayout::kInterleaved)
+  explicit BlockBuilder(int restart_interval = 16, BlockLayout layout = BlockLayout::kInterleaved)
       : restart_interval_(restart_interval), split_(layout == BlockLayout::kSplit) {
     assert(restart_interval >= 1);
     restarts_.push_back({0, 0});
@@ -108,8 +107,8 @@ class BlockBuilder {
     } else {
       // A split block's value offsets are made absolute in Finish(), once
       // the entries' total size is known.
-      restarts_.push_back({static_cast<std::uint32_t>(buffer_.size()),
-                           static_cast<std::uint32_t>(values_.size())});
+      restarts_.push_back(
+          {static_cast<std::uint32_t>(buffer_.size()), static_cast<std::uint32_t>(values_.size())});
       counter_ = 0;
     }
     const std::size_t unshared = key.size() - shared;

@@ -131,8 +131,8 @@ void BlockSeeds() {
            Short("abc") + Short("") + Short("") + Short("empty key") + Short("aa") + Short("c") +
            Short("") + Short("zz") + "\x05\x00\x07");
   Emit("block_reader", "built_split",
-       Byte(1) + Byte(0x80 | 2) + Byte(3) + Short("b") + Short("1") + Short("a") +
-           Short("22") + Short("abc") + Short("") + Short("zz") + "\x05\x00\x07");
+       Byte(1) + Byte(0x80 | 2) + Byte(3) + Short("b") + Short("1") + Short("a") + Short("22") +
+           Short("abc") + Short("") + Short("zz") + "\x05\x00\x07");
 }
 
 std::string TableFile(bool internal, int n, int bloom) {
