@@ -1,5 +1,6 @@
 /// @file
-/// kv::Block: an immutable, parsed SSTable block in 64-byte aligned memory,
+/// kv::Block: an immutable, parsed SSTable block (in 64-byte aligned memory,
+/// kv/aligned_buffer.hpp, or borrowed),
 /// and kv::BlockIter, a kv::Iterator over its entries.
 ///
 /// @code
@@ -39,11 +40,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "kv/aligned_buffer.hpp"
 #include "kv/block_builder.hpp"
 #include "kv/coding.hpp"
 #include "kv/internal_key.hpp"
 #include "kv/iterator.hpp"
-#include "kv/page_allocator.hpp"
+#include "kv/key_scratch.hpp"
 #include "kv/status_macros.hpp"
 
 namespace kv {
@@ -51,46 +53,6 @@ namespace kv {
 /// A three-way key comparison: <0, 0, >0. kv::CompareInternalKeys for tables
 /// of internal keys, kv::CompareUserKeys for plain bytewise keys.
 using KeyComparator = int (*)(std::string_view a, std::string_view b);
-
-/// Block storage is aligned to a cache line: the kernel copies into aligned
-/// buffers much faster, and bloom filter lines then coincide with CPU lines.
-inline constexpr std::size_t kBlockAlignment = 64;
-
-/// An owned, 64-byte aligned byte buffer.
-class AlignedBuffer {
- public:
-  /// An empty buffer (no allocation).
-  AlignedBuffer() = default;
-  /// A buffer of `size` uninitialized bytes (capacity rounded up to 64).
-  explicit AlignedBuffer(std::size_t size)
-      : size_(size), capacity_((size + kBlockAlignment - 1) / kBlockAlignment * kBlockAlignment) {
-    if (capacity_ == 0) capacity_ = kBlockAlignment;
-    // A table's filter and index blocks are hundreds of KiB: large buffers
-    // are mapped, not malloc'd (page_allocator.hpp says why).
-    data_ = std::unique_ptr<char, Free>(
-        static_cast<char*>(detail::AllocateAligned(capacity_, kBlockAlignment)), Free(capacity_));
-  }
-  /// The bytes (size() of them are visible).
-  char* data() { return data_.get(); }
-  /// The bytes, read-only.
-  const char* data() const { return data_.get(); }
-  /// Visible size in bytes.
-  std::size_t size() const { return size_; }
-  /// Allocated bytes: size() rounded up to a multiple of 64 (at least 64).
-  std::size_t capacity() const { return capacity_; }
-  /// Shrinks the visible size (the allocation stays).
-  /// REQUIRES: n <= size()
-  void Shrink(std::size_t n) {
-    assert(n <= size_);
-    size_ = n;
-  }
-
- private:
-  using Free = detail::AlignedDeleter<kBlockAlignment>;
-  std::unique_ptr<char, Free> data_;
-  std::size_t size_ = 0;
-  std::size_t capacity_ = 0;
-};
 
 /// An immutable, parsed block: its entries (and, split, its values)
 /// followed by the restart array.
@@ -205,46 +167,6 @@ class Block {
   std::uint32_t num_restarts_ = 0;
   std::uint32_t restart_bytes_ = 4;
   bool split_ = false;
-};
-
-/// Scratch memory for a key rebuilt from a shared prefix and a suffix;
-/// keys up to kInlineBytes long need no heap allocation. Not movable: the
-/// views it hands out point into it.
-class KeyScratch {
- public:
-  /// Inline capacity (internal keys of up to 40 user-key bytes fit).
-  static constexpr std::size_t kInlineBytes = 48;
-
-  KeyScratch() = default;
-  KeyScratch(const KeyScratch&) = delete;
-  KeyScratch& operator=(const KeyScratch&) = delete;
-
-  /// Makes the contents prev[0, shared) + suffix and returns them. `prev`
-  /// may be the view this scratch returned last (the previous key).
-  /// REQUIRES: shared <= prev.size(); prev and suffix are that view or do
-  /// not overlap this scratch's memory.
-  std::string_view Rebuild(std::string_view prev, std::size_t shared, std::string_view suffix) {
-    const std::size_t n = shared + suffix.size();
-    char* dst = data();
-    if (n > capacity_) {
-      auto bigger = std::make_unique_for_overwrite<char[]>(n * 2);
-      if (shared > 0) std::memcpy(bigger.get(), prev.data(), shared);
-      heap_ = std::move(bigger);
-      capacity_ = n * 2;
-      dst = heap_.get();
-    } else if (prev.data() != dst && shared > 0) {
-      CopyShortBytes(dst, prev.data(), shared);
-    }
-    CopyShortBytes(dst + shared, suffix.data(), suffix.size());
-    return {dst, n};
-  }
-
- private:
-  char* data() { return heap_ ? heap_.get() : inline_; }
-
-  char inline_[kInlineBytes];
-  std::unique_ptr<char[]> heap_;
-  std::size_t capacity_ = kInlineBytes;
 };
 
 /// Iterates one block in the order of `cmp` (which must be the order the
