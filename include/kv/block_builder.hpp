@@ -157,8 +157,8 @@ class BlockBuilder {
 
   /// The size Finish() would return now.
   std::size_t CurrentSizeEstimate() const {
-    const std::size_t entries = buffer_.size() + values_.size();
     if (finished_) return buffer_.size();
+    const std::size_t entries = buffer_.size() + values_.size();
     const std::size_t pair_bytes = split_ && Wide() ? 8 : 4;
     return entries + restarts_.size() * pair_bytes + sizeof(std::uint32_t);
   }

@@ -46,6 +46,10 @@ inline constexpr std::uint64_t kSSTableMagic = 0x316c62745353766bull;
 inline constexpr std::uint32_t kSSTableFormatVersion = 2;
 /// The oldest format version this build reads.
 inline constexpr std::uint32_t kOldestSSTableFormatVersion = 1;
+/// True if this build reads and writes tables of format `version`.
+inline constexpr bool IsSupportedSSTableFormatVersion(std::uint32_t version) {
+  return version >= kOldestSSTableFormatVersion && version <= kSSTableFormatVersion;
+}
 /// Type byte + masked checksum after every block.
 inline constexpr std::size_t kBlockTrailerBytes = 5;
 /// The only block type byte: contents stored as is.
@@ -133,8 +137,7 @@ struct Footer {
       p += 16;
     }
     f.format_version = DecodeFixed32(in.data() + 48);
-    if (f.format_version < kOldestSSTableFormatVersion ||
-        f.format_version > kSSTableFormatVersion) {
+    if (!IsSupportedSSTableFormatVersion(f.format_version)) {
       return absl::DataLossError(
           absl::StrCat("unsupported SSTable format version ", f.format_version));
     }

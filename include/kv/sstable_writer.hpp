@@ -161,8 +161,7 @@ class SSTableWriter {
       status_ = absl::InvalidArgumentError("SSTableOptions::bloom_bits_per_key must be in [0, 64]");
     } else if (options_.restart_interval < 1) {
       status_ = absl::InvalidArgumentError("SSTableOptions::restart_interval must be >= 1");
-    } else if (options_.format_version < kOldestSSTableFormatVersion ||
-               options_.format_version > kSSTableFormatVersion) {
+    } else if (!IsSupportedSSTableFormatVersion(options_.format_version)) {
       status_ = absl::InvalidArgumentError("SSTableOptions::format_version must be 1 or 2");
     } else if (file_ == nullptr) {
       status_ = absl::InvalidArgumentError("SSTableWriter: null file");
