@@ -2,6 +2,9 @@
 // (scans both ways, seeks, point lookups) against a sorted-vector model,
 // with and without the block cache and bloom filter, plain bytewise tables,
 // writer argument checks, and corruption/truncation at every byte.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -344,6 +347,36 @@ TEST_CASE("SSTable of an unknown format version is rejected with its version") {
     CHECK(table.status().message().find("format version " + std::to_string(version)) !=
           std::string::npos);
   }
+}
+
+TEST_CASE("WarmBlock reads nothing outside the block, for every access and alignment") {
+  // Blocks placed flush against inaccessible pages: a load before the first
+  // byte or past the last one faults (prefetches never do).
+  const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const std::size_t span = 8 * page;
+  void* raw = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(raw != MAP_FAILED);
+  char* base = static_cast<char*>(raw);
+  REQUIRE(mprotect(base, page, PROT_NONE) == 0);                // guard before
+  REQUIRE(mprotect(base + span - page, page, PROT_NONE) == 0);  // guard after
+  const char* first = base + page;                              // first readable byte
+  const char* end = base + span - page;                         // one past the last
+  int warmed = 0;
+  for (const BlockAccess access :
+       {BlockAccess::kSearch, BlockAccess::kForwardScan, BlockAccess::kBackwardScan}) {
+    for (std::size_t size :
+         {std::size_t{1}, std::size_t{63}, std::size_t{64}, std::size_t{65}, std::size_t{4095},
+          std::size_t{4096}, std::size_t{4097}, std::size_t{9000}, 4 * page + 17}) {
+      for (std::size_t misalign : {0, 1, 31, 63}) {
+        // Ending at the guard after, then starting at the guard before.
+        detail::WarmBlock(std::string_view(end - size - misalign, size), access);
+        detail::WarmBlock(std::string_view(first + misalign, size), access);
+        ++warmed;
+      }
+    }
+  }
+  CHECK(warmed == 3 * 9 * 4);
+  REQUIRE(munmap(raw, span) == 0);
 }
 
 TEST_CASE("SSTable over a mapping: a block is verified once, and only by a checked read") {

@@ -150,7 +150,8 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
       KV_ASSIGN_OR_RETURN(BlockHandle handle, DecodeIndexValue(idx));
       std::optional<Block> borrowed;
       std::shared_ptr<const Block> owned;
-      KV_RETURN_IF_ERROR(LoadDataBlock(ro, handle, idx.restart_index(), &borrowed, &owned));
+      KV_RETURN_IF_ERROR(
+          LoadDataBlock(ro, handle, idx.restart_index(), BlockAccess::kSearch, &borrowed, &owned));
       BlockIter it(borrowed ? &*borrowed : owned.get(), cmp_, &file_name_, handle.offset,
                    min_key_bytes_);
       for (it.Seek(seek_key); it.Valid(); it.Next()) {
@@ -216,17 +217,20 @@ class SSTableReader : public std::enable_shared_from_this<SSTableReader> {
   /// block is parsed in place into *borrowed; otherwise *owned comes from
   /// the cache or the file (as DataBlock). The checksum of a mapped block is
   /// verified the first time this reader reads it, like a block entering the
-  /// block cache (every time if SSTableReaderOptions::paranoid).
+  /// block cache (every time if SSTableReaderOptions::paranoid). `access`:
+  /// how the caller reads a mapped block (a search or a scan; see BlockAccess).
   [[nodiscard]] absl::Status LoadDataBlock(const TableReadOptions& ro, const BlockHandle& handle,
-                                           std::uint32_t ordinal, std::optional<Block>* borrowed,
+                                           std::uint32_t ordinal, BlockAccess access,
+                                           std::optional<Block>* borrowed,
                                            std::shared_ptr<const Block>* owned) const {
     if (!mapped_ || !ro.read_mapped) {
       KV_ASSIGN_OR_RETURN(*owned, DataBlock(ro, handle));
       return absl::OkStatus();
     }
     const bool verify = ro.verify_checksums && !verified_.Test(ordinal);
-    KV_ASSIGN_OR_RETURN(std::string_view contents,
-                        MappedBlockContents(*mapped_, file_name_, data_end_, handle, verify));
+    KV_ASSIGN_OR_RETURN(
+        std::string_view contents,
+        MappedBlockContents(*mapped_, file_name_, data_end_, handle, verify, access));
     if (verify && !options_.paranoid) verified_.Set(ordinal);
     absl::StatusOr<Block> block = Block::Borrow(contents);
     if (!block.ok()) return BlockParseError(block.status(), file_name_, handle);
@@ -410,19 +414,19 @@ class SSTableIterator final : public Iterator {
   void SeekToFirst() override {
     if (!status_.ok()) return;
     index_iter_.SeekToFirst();
-    if (LoadDataBlock()) data_iter_->SeekToFirst();
+    if (LoadDataBlock(BlockAccess::kForwardScan)) data_iter_->SeekToFirst();
     SkipEmptyForward();
   }
   void SeekToLast() override {
     if (!status_.ok()) return;
     index_iter_.SeekToLast();
-    if (LoadDataBlock()) data_iter_->SeekToLast();
+    if (LoadDataBlock(BlockAccess::kBackwardScan)) data_iter_->SeekToLast();
     SkipEmptyBackward();
   }
   void Seek(std::string_view target) override {
     if (!status_.ok()) return;
     table_->SeekIndex(&index_iter_, target);
-    if (LoadDataBlock()) data_iter_->Seek(target);
+    if (LoadDataBlock(BlockAccess::kSearch)) data_iter_->Seek(target);
     SkipEmptyForward();
   }
   void Next() override {
@@ -437,9 +441,10 @@ class SSTableIterator final : public Iterator {
   }
 
  private:
-  // Points data_iter_ at the block the index iterator is on (unpositioned).
+  // Points data_iter_ at the block the index iterator is on (unpositioned),
+  // warmed for `access`.
   // False (data_iter_ empty) at the end of the index or on error.
-  bool LoadDataBlock() {
+  bool LoadDataBlock(BlockAccess access) {
     if (!index_iter_.Valid()) {
       data_iter_.reset();
       return false;
@@ -451,8 +456,8 @@ class SSTableIterator final : public Iterator {
     }
     data_iter_.reset();  // before the block it may borrow is replaced
     std::shared_ptr<const Block> owned;
-    absl::Status s =
-        table_->LoadDataBlock(ro_, *handle, index_iter_.restart_index(), &borrowed_, &owned);
+    absl::Status s = table_->LoadDataBlock(ro_, *handle, index_iter_.restart_index(), access,
+                                           &borrowed_, &owned);
     if (!s.ok()) return Fail(std::move(s));
     data_handle_ = *handle;
     if (owned != nullptr) {
@@ -484,7 +489,7 @@ class SSTableIterator final : public Iterator {
         return;
       }
       index_iter_.Next();
-      if (LoadDataBlock()) data_iter_->SeekToFirst();
+      if (LoadDataBlock(BlockAccess::kForwardScan)) data_iter_->SeekToFirst();
     }
   }
 
@@ -499,7 +504,7 @@ class SSTableIterator final : public Iterator {
         return;
       }
       index_iter_.Prev();
-      if (LoadDataBlock()) data_iter_->SeekToLast();
+      if (LoadDataBlock(BlockAccess::kBackwardScan)) data_iter_->SeekToLast();
     }
   }
 
