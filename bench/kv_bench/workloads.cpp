@@ -206,15 +206,16 @@ absl::StatusOr<WorkloadResult> Runner::Run(const std::string& name,
         [&](int, Histogram* h, std::uint64_t* ops) -> absl::Status {
           std::unique_ptr<Cursor> c = e->NewCursor();
           std::uint64_t bytes = 0;
+          auto step = [&] { fwd ? c->Next() : c->Prev(); };
           fwd ? c->SeekToFirst() : c->SeekToLast();
           while (c->Valid() && *ops < num) {
             bytes += c->key().size() + c->value().size();
             if (*ops % kScanTimingStride == 0) {
               const Clock::time_point t0 = Clock::now();
-              fwd ? c->Next() : c->Prev();
+              step();
               h->Add(NanosSince(t0));
             } else {
-              fwd ? c->Next() : c->Prev();
+              step();
             }
             ++*ops;
           }

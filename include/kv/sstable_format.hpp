@@ -359,7 +359,7 @@ enum class BlockAccess {
 
 namespace detail {
 /// Blocks up to this size are warmed whole when read from a mapping.
-inline constexpr std::size_t kMaxPrefetchedBlockBytes = 16 << 10;
+inline constexpr std::size_t kMaxWarmedBlockBytes = 16 << 10;
 
 /// For a search or a backward scan, starts loading every cache line of
 /// `bytes` now; a forward scan's block is left alone (see below). A
@@ -383,7 +383,7 @@ inline constexpr std::size_t kMaxPrefetchedBlockBytes = 16 << 10;
 /// without it, reverse scans lost 9%.
 inline void WarmBlock(std::string_view bytes, BlockAccess access) {
   if (access == BlockAccess::kForwardScan) return;
-  if (bytes.size() > kMaxPrefetchedBlockBytes || bytes.empty()) return;
+  if (bytes.size() > kMaxWarmedBlockBytes || bytes.empty()) return;
   constexpr std::uintptr_t kLine = 64;    // cache line bytes
   constexpr std::uintptr_t kPage = 4096;  // the smallest page size
   const auto begin = reinterpret_cast<std::uintptr_t>(bytes.data());
