@@ -49,8 +49,8 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 # seconds under TSan): every DB test has a background thread.
 tsan_targets=(kv_db_test kv_db_compaction_test kv_skiplist_test kv_memtable_test
   kv_lru_cache_test kv_db_crash_test kv_db_io_error_test kv_db_event_listener_test
-  kv_db_table_cache_test)
-tsan_tests='^(db_test|db_compaction_test|skiplist_test|memtable_test|lru_cache_test|db_crash_test|db_io_error_test|db_event_listener_test|db_table_cache_test):'
+  kv_db_table_cache_test kv_huge_page_pool_test)
+tsan_tests='^(db_test|db_compaction_test|skiplist_test|memtable_test|lru_cache_test|db_crash_test|db_io_error_test|db_event_listener_test|db_table_cache_test|huge_page_pool_test):'
 
 summary=()
 failed=0

@@ -1,11 +1,19 @@
 #include "kv/huge_page_pool.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <set>
+#include <thread>
 #include <vector>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 #include <catch2/catch.hpp>
 
@@ -127,4 +135,79 @@ TEST_CASE("HugePageBlockPool keeps only what the live arenas can still grow into
   CHECK(pool->kept_blocks() == 2);  // 2 kept + 2 out = the capacity; the third is unmapped
   TakeBlocks(&next, 2, 0x77);       // grows into both kept blocks
   CHECK(pool->kept_blocks() == 0);
+}
+
+namespace {
+
+// Polls `done` for up to 20 s: the prefault thread runs on its own time.
+// Only a broken pool makes it time out.
+template <typename Done>
+bool Eventually(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+#if defined(__linux__)
+// Pages of `block` resident right now (mincore).
+std::size_t ResidentPages(char* block) {
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident(kBlock / page);
+  REQUIRE(::mincore(block, kBlock, resident.data()) == 0);
+  std::size_t n = 0;
+  for (unsigned char r : resident) n += r & 1;
+  return n;
+}
+#endif
+
+}  // namespace
+
+TEST_CASE("HugePageBlockPool clears blocks ahead only while a memtable grows", "[arena]") {
+  kv::HugePageBlockPool pool(/*capacity_blocks=*/4, /*prefault_blocks=*/2);
+  // Nothing is made ahead before the first Take: a DB nobody writes maps nothing.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(pool.prefaulted_blocks() == 0);
+
+  char* first = pool.Take();  // fresh: nothing was ready
+  CHECK(pool.prefaulted_blocks_taken() == 0);
+  REQUIRE(Eventually([&] { return pool.prefaulted_blocks() == 2; }));
+  char* second = pool.Take();  // a ready block
+  CHECK(pool.prefaulted_blocks_taken() == 1);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  // Every page was faulted in (and cleared) before the Take.
+  CHECK(ResidentPages(second) == kBlock / static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)));
+#endif
+  CHECK(std::all_of(second, second + kBlock, [](char c) { return c == 0; }));
+  REQUIRE(Eventually([&] { return pool.prefaulted_blocks() == 2; }));  // refilled
+  CHECK(pool.kept_blocks() == 0);  // ready blocks are not counted as kept
+
+  pool.Trim();  // no memtable growing: the ready blocks go back too
+  CHECK(pool.prefaulted_blocks() == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(pool.prefaulted_blocks() == 0);  // and no refill until the next Take
+  pool.Give(first);
+  pool.Give(second);
+  CHECK(pool.kept_blocks() == 0);  // trimmed: unmapped
+  char* third = pool.Take();
+  REQUIRE(Eventually([&] { return pool.prefaulted_blocks() == 2; }));
+  pool.Give(third);
+}  // the destructor stops the thread and unmaps the ready blocks (ASan: no leak)
+
+TEST_CASE("An arena takes prefaulted blocks after kept ones", "[arena]") {
+  auto pool = std::make_shared<kv::HugePageBlockPool>(/*capacity_blocks=*/4, /*prefault_blocks=*/1);
+  {
+    kv::Arena retired(kv::ArenaBlocks::kHugePages, pool);
+    TakeBlocks(&retired, 1, 0x11);
+  }
+  CHECK(pool->kept_blocks() == 1);
+  REQUIRE(Eventually([&] { return pool->prefaulted_blocks() == 1; }));
+  kv::Arena next(kv::ArenaBlocks::kHugePages, pool);
+  TakeBlocks(&next, 1, 0x22);  // the kept block: free, and the prefaulted one stays ready
+  CHECK(pool->kept_blocks() == 0);
+  CHECK(pool->prefaulted_blocks_taken() == 0);
+  TakeBlocks(&next, 1, 0x33);
+  CHECK(pool->prefaulted_blocks_taken() == 1);
 }

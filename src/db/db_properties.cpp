@@ -46,7 +46,8 @@ std::string DBImpl::StatsString() {
     }
     absl::StrAppend(&out, "Memtable bytes: ", mem_->ApproximateMemoryUsage(),
                     imm_ != nullptr ? " (+ one immutable memtable being flushed)" : "",
-                    ", kept for reuse: ", MemTableBlocksKeptBytes(), "\n");
+                    ", kept for reuse: ", MemTableBlocksKeptBytes(),
+                    ", cleared ahead: ", MemTableBlocksPrefaultedBytes(), "\n");
     absl::StrAppend(&out, "Last sequence: ", versions_->last_sequence(),
                     ", live WAL: ", WalFileName(wal_number_),
                     ", live snapshots/iterators: ", snapshots_->size(), "\n");
@@ -184,6 +185,9 @@ std::string DBImpl::PrometheusText() {
   out.Gauge("memtable_blocks_kept_bytes",
             "Huge page blocks of flushed memtables kept for the next memtables.",
             MemTableBlocksKeptBytes());
+  out.Gauge("memtable_blocks_prefaulted_bytes",
+            "Fresh memtable blocks cleared ahead of a growing memtable.",
+            MemTableBlocksPrefaultedBytes());
   out.Gauge("live_snapshots", "Snapshots and iterators holding a read point.", snapshots);
   out.LabeledGauge("level_files", "SSTables per level.", "level", files);
   out.LabeledGauge("level_bytes", "Table bytes per level.", "level", bytes);

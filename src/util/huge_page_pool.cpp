@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <new>
+#include <system_error>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -53,27 +54,96 @@ void FreeHugePageBlock(char* block) noexcept {
 
 }  // namespace detail
 
-HugePageBlockPool::HugePageBlockPool(std::size_t capacity_blocks)
-    : capacity_blocks_(capacity_blocks) {
-  MutexLock l(&mu_);
-  kept_.reserve(capacity_blocks_);  // so Give never allocates
+namespace {
+// Writes one byte per base page of a fresh block, so that the kernel
+// clears and maps all of it now (one fault if it grants a huge page, one
+// per page if not), not when an arena first writes there.
+void Prefault(char* block) {
+  constexpr std::size_t kBasePage = 4096;
+  for (std::size_t at = 0; at < detail::kHugePageBlockBytes; at += kBasePage) {
+    static_cast<volatile char*>(block)[at] = 0;
+  }
+}
+}  // namespace
+
+HugePageBlockPool::HugePageBlockPool(std::size_t capacity_blocks, std::size_t prefault_blocks)
+    : capacity_blocks_(capacity_blocks), prefault_blocks_(prefault_blocks) {
+  {
+    MutexLock l(&mu_);
+    kept_.reserve(capacity_blocks_);  // so Give never allocates
+    ready_.reserve(prefault_blocks_);
+  }
+  if (prefault_blocks_ == 0) return;
+  try {
+    prefault_thread_ = std::thread([this] { PrefaultLoop(); });
+  } catch (const std::system_error&) {
+    // No thread to be had (a process at its limit): only an optimization,
+    // so the pool works without it; Take then makes every fresh block.
+  }
 }
 
 HugePageBlockPool::~HugePageBlockPool() {
+  {
+    MutexLock l(&mu_);
+    stopping_ = true;
+  }
+  prefault_cv_.SignalAll();
+  if (prefault_thread_.joinable()) prefault_thread_.join();
   MutexLock l(&mu_);
   for (char* block : kept_) detail::FreeHugePageBlock(block);
+  for (char* block : ready_) detail::FreeHugePageBlock(block);
+}
+
+void HugePageBlockPool::PrefaultLoop() {
+  MutexLock l(&mu_);
+  while (!stopping_) {
+    if (!WantsPrefaultLocked()) {
+      prefault_cv_.Wait(&mu_);
+      continue;
+    }
+    // Mapping and clearing run without the lock: they are the slow part.
+    mu_.Unlock();
+    char* block = nullptr;
+    try {
+      block = detail::AllocateHugePageBlock();
+      Prefault(block);
+    } catch (const std::bad_alloc&) {
+      // Out of memory: the writer's own Take will report it. Stop making
+      // blocks ahead rather than retry in a loop.
+      mu_.Lock();
+      return;
+    }
+    mu_.Lock();
+    if (WantsPrefaultLocked()) {
+      ready_.push_back(block);  // within the reserved capacity: cannot throw
+    } else {
+      // Trimmed or stopping while it was made.
+      mu_.Unlock();
+      detail::FreeHugePageBlock(block);
+      mu_.Lock();
+    }
+  }
 }
 
 char* HugePageBlockPool::Take() {
   {
     MutexLock l(&mu_);
     trimmed_ = false;  // a memtable is growing: keep retired blocks again
+    growing_ = true;
     ++out_;
     if (!kept_.empty()) {
       char* const block = kept_.back();
       kept_.pop_back();
       return block;
     }
+    if (!ready_.empty()) {
+      char* const block = ready_.back();
+      ready_.pop_back();
+      ++prefaulted_taken_;
+      prefault_cv_.Signal();  // make the next one
+      return block;
+    }
+    if (prefault_blocks_ > 0) prefault_cv_.Signal();  // growing: start making blocks ahead
   }
   try {
     return detail::AllocateHugePageBlock();  // outside the lock: mmap can be slow
@@ -106,13 +176,27 @@ std::size_t HugePageBlockPool::kept_blocks() const {
   return kept_.size();
 }
 
+std::size_t HugePageBlockPool::prefaulted_blocks() const {
+  MutexLock l(&mu_);
+  return ready_.size();
+}
+
+std::size_t HugePageBlockPool::prefaulted_blocks_taken() const {
+  MutexLock l(&mu_);
+  return prefaulted_taken_;
+}
+
 void HugePageBlockPool::Trim() {
   std::vector<char*> blocks;
-  blocks.reserve(capacity_blocks_);  // may throw, before anything changes
+  blocks.reserve(capacity_blocks_ + prefault_blocks_);  // may throw, before anything changes
   {
     MutexLock l(&mu_);
     trimmed_ = true;
-    blocks.swap(kept_);  // kept_ keeps a reserved capacity, so Give never allocates
+    growing_ = false;  // the prefault thread waits for the next Take
+    blocks.insert(blocks.end(), kept_.begin(), kept_.end());
+    blocks.insert(blocks.end(), ready_.begin(), ready_.end());
+    kept_.clear();  // both keep their reserved capacity, so Give never allocates
+    ready_.clear();
   }
   for (char* block : blocks) detail::FreeHugePageBlock(block);  // unmapping can be slow
 }
