@@ -308,6 +308,51 @@ TEST_CASE("SSTable with 100k internal keys: scans, seeks, gets, properties") {
   }
 }
 
+TEST_CASE("SSTableWriter hands the file whole 2 MiB chunks at multiples of 2 MiB, then the rest") {
+  // Each chunk can then sit in the page cache as one huge page (see the
+  // writer's file comment): a write that straddled a boundary would not.
+  struct FileWrite {
+    std::uint64_t offset;
+    std::size_t size;
+  };
+  class RecordingSink final : public WritableFile {
+   public:
+    explicit RecordingSink(std::vector<FileWrite>* appends) : appends_(appends) {}
+    absl::Status Append(std::string_view data) override {
+      appends_->push_back({size_, data.size()});
+      size_ += data.size();
+      return absl::OkStatus();
+    }
+    absl::Status Sync() override { return absl::OkStatus(); }
+    absl::Status Close() override { return absl::OkStatus(); }
+    std::uint64_t Size() const override { return size_; }
+
+   private:
+    std::vector<FileWrite>* appends_;
+    std::uint64_t size_ = 0;
+  };
+  constexpr std::size_t kChunk = SSTableWriter::kWriteChunkBytes;
+  std::mt19937_64 rng(test::TestSeed());
+  const Entries model = InternalEntries(rng, 200000);  // ~5.8 MiB of table
+  std::vector<FileWrite> appends;
+  SSTableWriter w(std::make_unique<RecordingSink>(&appends), {});
+  for (const auto& [k, v] : model) {
+    if (!w.Add(k, v).ok()) FAIL("Add");
+  }
+  REQUIRE_OK(w.Finish());
+  REQUIRE(w.FileSize() > 2 * kChunk);  // so there are whole chunks and a rest
+  REQUIRE(appends.size() >= 2);
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < appends.size(); ++i) {
+    INFO("append " << i << " at " << appends[i].offset << ", " << appends[i].size << " bytes");
+    CHECK(appends[i].offset % kChunk == 0);
+    if (i + 1 < appends.size()) CHECK(appends[i].size % kChunk == 0);
+    total += appends[i].size;
+  }
+  CHECK(appends.back().size < kChunk);  // the rest, at Finish
+  CHECK(total == w.FileSize());
+}
+
 TEST_CASE("SSTable format version 1 (interleaved data blocks) is still written and read") {
   std::mt19937_64 rng(test::TestSeed());
   const Entries model = InternalEntries(rng, 20000);
