@@ -24,9 +24,10 @@
 /// with a file system that caches in large folios (ext4 since 6.16), such a
 /// write leaves the chunk in the page cache as one huge page, which reads
 /// through a mapping then reach with one TLB entry (a huge page mapping)
-/// instead of 512: random Gets over a settled 1M-key DB ran 13-17% faster
-/// when its tables had been written that way. Smaller or misaligned writes
-/// leave small pages.
+/// instead of 512. Random Gets over a settled 1M-key DB ran 13-17% faster
+/// with its tables written that way than written 4 KiB at a time, and 5%
+/// faster than with the ~256 KiB writes kv made before (which leave 256 KiB
+/// folios). Smaller or misaligned writes leave smaller pages.
 ///
 /// Errors are sticky: after a failed Add/Finish every later call returns the
 /// same status. An SSTableWriter is used by one thread at a time.
