@@ -113,7 +113,7 @@ class HugePageBlockPool {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // set by the destructor
   std::size_t out_ ABSL_GUARDED_BY(mu_) = 0;    // taken and not yet given back
   std::size_t prefaulted_taken_ ABSL_GUARDED_BY(mu_) = 0;
-  CondVar prefault_cv_;  // wakes the prefault thread
+  CondVar prefault_cv_;          // wakes the prefault thread
   std::thread prefault_thread_;  // last: started once the rest is built
 };
 

@@ -141,8 +141,8 @@ class DBImpl final : public DB {
   static constexpr std::size_t kMemTableBlocksPrefaulted = 1;
   static std::shared_ptr<HugePageBlockPool> NewMemTableBlockPool(const Options& options) {
     if (!UsesHugePages(options)) return nullptr;
-    return std::make_shared<HugePageBlockPool>(
-        options.memtable_bytes / kHugePageBlockBytes / 2 + 2, kMemTableBlocksPrefaulted);
+    return std::make_shared<HugePageBlockPool>(options.memtable_bytes / kHugePageBlockBytes / 2 + 2,
+                                               kMemTableBlocksPrefaulted);
   }
 
   // --- write path (db_write.cpp) ---

@@ -131,19 +131,18 @@ char* HugePageBlockPool::Take() {
     trimmed_ = false;  // a memtable is growing: keep retired blocks again
     growing_ = true;
     ++out_;
+    char* block = nullptr;
     if (!kept_.empty()) {
-      char* const block = kept_.back();
+      block = kept_.back();
       kept_.pop_back();
-      return block;
-    }
-    if (!ready_.empty()) {
-      char* const block = ready_.back();
+    } else if (!ready_.empty()) {
+      block = ready_.back();
       ready_.pop_back();
       ++prefaulted_taken_;
-      prefault_cv_.Signal();  // make the next one
-      return block;
     }
-    if (prefault_blocks_ > 0) prefault_cv_.Signal();  // growing: start making blocks ahead
+    // One rule for every path: a memtable grows, so top up the blocks ahead.
+    if (WantsPrefaultLocked()) prefault_cv_.Signal();
+    if (block != nullptr) return block;
   }
   try {
     return detail::AllocateHugePageBlock();  // outside the lock: mmap can be slow
