@@ -12,6 +12,10 @@
 #include "kv/coding.hpp"
 #include "test_util.hpp"
 
+#if defined(KV_XXH3_X86_DISPATCH)
+#include <cpuid.h>
+#endif
+
 namespace kv {
 namespace {
 
@@ -287,6 +291,30 @@ TEST_CASE("checksum: values are XXH3-64, on every path and size", "[coding]") {
   SUCCEED("large inputs go through XXH3's x86 dispatcher");
 #endif
 }
+
+#if defined(KV_XXH3_X86_DISPATCH)
+TEST_CASE("checksum: the vector dispatcher leaves no upper YMM state in use", "[coding]") {
+  // XGETBV with ECX=1 reads which register states are in use; bit 2 is the
+  // upper halves of the YMM registers. If a checksum leaves it set, every
+  // legacy-SSE instruction after it in the thread runs slower.
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!kv::detail::OsEnablesAvx() || __get_cpuid_count(0xD, 1, &eax, &ebx, &ecx, &edx) == 0 ||
+      (eax & (1u << 2)) == 0) {
+    SUCCEED("this CPU has no AVX or cannot report register state in use");
+    return;
+  }
+  const auto upper_halves_in_use = [] {
+    unsigned lo = 0, hi = 0;
+    asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(1));
+    return (lo & 0x4u) != 0;
+  };
+  const std::string block(4096, 'k');  // large enough for the dispatcher's vector code
+  const std::uint64_t h = kv::Checksum64(block);
+  const bool in_use = upper_halves_in_use();
+  CHECK(h == XXH3_64bits_withSeed(block.data(), block.size(), 0));
+  CHECK_FALSE(in_use);
+}
+#endif
 
 TEST_CASE("checksum: two pieces hash like their concatenation, adjacent or not", "[coding]") {
   std::mt19937_64 rng(kv::test::TestSeed());
