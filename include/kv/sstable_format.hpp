@@ -361,56 +361,53 @@ namespace detail {
 /// Blocks up to this size are warmed whole when read from a mapping.
 inline constexpr std::size_t kMaxWarmedBlockBytes = 16 << 10;
 
-/// For a search or a backward scan, starts loading every cache line of
-/// `bytes` now; a forward scan's block is left alone (see below). A
-/// mapped block a point lookup or seek reads is usually cold: its lines in no
-/// CPU cache, its pages not in the TLB. Prefetched together, the search's
-/// dependent misses overlap (readrandom +9% in docs/BENCHMARKS.md). The last
-/// line goes first, as the search starts there; a split block's keys then
-/// come before its values. Larger blocks (a huge value) are left alone: a
-/// search reads little of them.
+/// Starts loading the lines of a mapped block that the caller reads next,
+/// which are usually cold: in no CPU cache, and their pages maybe not in
+/// the TLB. Prefetched together, dependent misses overlap. Larger blocks
+/// (a huge value) are left alone: a search reads little of them.
 ///
-/// kSearch also reads the last line, the first line and the first line of
-/// every page in between with real loads before the prefetches. On the AMD
-/// EPYC VMs we benchmark on, the prefetches alone were mostly lost when the
-/// block's pages were not in the TLB: perf put four full cache-miss stalls on
-/// every Get (trailer, restart key, entry, value). With the loads first,
-/// random Gets ran 769k -> 1001k/s (+30%, cross-process, 4 of 4 rounds).
-///
-/// A forward scan is left to the hardware's stream prefetcher: prefetching
-/// each block cost full scans 13% (38M -> 33M entries/s), and the loads 11%
-/// (a load that misses holds up retirement). A backward scan prefetches:
-/// without it, reverse scans lost 9%.
+/// - kSearch: the last line (the search starts at the restart array) and
+///   the first kSearchPrefetchBytes (the restart keys and entries it
+///   binary-searches and scans; in a split block, all its keys when they
+///   are short). Not the rest, and no real loads first: while XXH3's
+///   vector code left the reading thread's upper YMM halves in use (see
+///   kv/checksum.hpp), loading the block's pages before prefetching it
+///   made Gets 30% faster and prefetching the whole block was level with
+///   its first KiB; since that fix both cost time, on tables mapped with
+///   2 MiB and with 4 KiB pages alike. kv_bench, 3 rounds against the
+///   whole block after loads: readrandom +3-10%, seekrandom +14-25%.
+/// - kBackwardScan: every line, last first (restart array, then each
+///   restart interval from the back); without it reverse scans lost 9%.
+/// - kForwardScan: nothing. The hardware's stream prefetcher does it;
+///   prefetching each block cost full scans 13% (38M -> 33M entries/s).
+inline constexpr std::size_t kSearchPrefetchBytes = 1024;
+
 inline void WarmBlock(std::string_view bytes, BlockAccess access) {
   if (access == BlockAccess::kForwardScan) return;
   if (bytes.size() > kMaxWarmedBlockBytes || bytes.empty()) return;
-  constexpr std::uintptr_t kLine = 64;    // cache line bytes
-  constexpr std::uintptr_t kPage = 4096;  // the smallest page size
+  constexpr std::uintptr_t kLine = 64;  // cache line bytes
   const auto begin = reinterpret_cast<std::uintptr_t>(bytes.data());
   const auto last = (begin + bytes.size() - 1) & ~(kLine - 1);
-  auto prefetch = [](std::uintptr_t at) {
+  // GCC 12 counts __builtin_prefetch as free of side effects and, under
+  // C++'s -ffinite-loops, deleted these loops (and the prefetch before
+  // them) once nothing else here touched memory. The empty asm statement
+  // after each prefetch is a side effect it keeps.
+  const auto prefetch = [](std::uintptr_t at) {
     __builtin_prefetch(reinterpret_cast<const void*>(at));  // never faults
+    asm volatile("" ::"r"(at));
   };
-  if (access == BlockAccess::kSearch) {
-    // In bounds: the caller reads this block next and checked its handle.
-    auto load = [](std::uintptr_t at) {
-      const char byte = *reinterpret_cast<const volatile char*>(at);
-      asm volatile("" ::"r"(byte));  // keeps the load; nothing waits for it
-    };
-    load(last);
-    load(begin);
-    for (std::uintptr_t page = (begin | (kPage - 1)) + 1; page < last; page += kPage) load(page);
-  }
   prefetch(last);
   auto line = begin & ~(kLine - 1);
+  const std::uintptr_t end =
+      access == BlockAccess::kSearch ? std::min(last, begin + kSearchPrefetchBytes) : last;
   // Four lines per step: the loop's own instructions were half of its cost.
-  for (; line + 3 * kLine < last; line += 4 * kLine) {
+  for (; line + 3 * kLine < end; line += 4 * kLine) {
     prefetch(line);
     prefetch(line + kLine);
     prefetch(line + 2 * kLine);
     prefetch(line + 3 * kLine);
   }
-  for (; line < last; line += kLine) prefetch(line);
+  for (; line < end; line += kLine) prefetch(line);
 }
 }  // namespace detail
 
