@@ -29,7 +29,7 @@ std::optional<std::string> DBImpl::GetProperty(std::string_view name) {
 
 std::string DBImpl::StatsString() {
   const DBStats& st = stats_;
-  auto g = [](const DBStats::Counter& c) { return DBStats::Get(c); };
+  auto g = [](const auto& c) { return DBStats::Get(c); };
   std::string out;
   std::uint64_t table_bytes_written = 0;
   {
@@ -91,7 +91,7 @@ std::string DBImpl::StatsString() {
 
 std::string DBImpl::PrometheusText() {
   const DBStats& st = stats_;
-  auto g = [](const DBStats::Counter& c) { return DBStats::Get(c); };
+  auto g = [](const auto& c) { return DBStats::Get(c); };
   PrometheusWriter out;
   // Operations.
   out.Counter("writes_total", "Successful write calls (Put, Delete, Write).", g(st.writes));
