@@ -377,9 +377,12 @@ inline constexpr std::size_t kMaxWarmedBlockBytes = 16 << 10;
 ///   2 MiB and with 4 KiB pages alike. kv_bench, 3 rounds against the
 ///   whole block after loads: readrandom +3-10%, seekrandom +14-25%.
 /// - kBackwardScan: every line, last first (restart array, then each
-///   restart interval from the back); without it reverse scans lost 9%.
+///   restart interval from the back). Without it reverse scans lost 9%
+///   while the upper YMM halves were dirty; re-measured since, it is
+///   level (a fresh process 3% faster without, kv_bench mixed).
 /// - kForwardScan: nothing. The hardware's stream prefetcher does it;
-///   prefetching each block cost full scans 13% (38M -> 33M entries/s).
+///   prefetching each block costs full scans 14% (39M -> 33.5M entries/s,
+///   re-measured after the YMM fix).
 inline constexpr std::size_t kSearchPrefetchBytes = 1024;
 
 inline void WarmBlock(std::string_view bytes, BlockAccess access) {
