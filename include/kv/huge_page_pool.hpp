@@ -106,7 +106,7 @@ class HugePageBlockPool {
   mutable Mutex mu_;
   std::vector<char*> kept_ ABSL_GUARDED_BY(mu_);
   std::vector<char*> ready_ ABSL_GUARDED_BY(mu_);  // prefaulted, never used
-  bool trimmed_ ABSL_GUARDED_BY(mu_) = false;  // Give unmaps until the next Take
+  bool trimmed_ ABSL_GUARDED_BY(mu_) = false;      // Give unmaps until the next Take
   // A memtable has taken a block since the last Trim: what the prefault
   // thread waits for, so a DB nobody writes maps nothing ahead.
   bool growing_ ABSL_GUARDED_BY(mu_) = false;
