@@ -79,7 +79,7 @@ struct Options {
   /// long as their table lives, even through hours of writes only. The check
   /// runs every this often while pages may be mapped, so pages go between
   /// one and two periods after the last read. 0 keeps them (no timer).
-  std::chrono::milliseconds release_idle_table_pages{500};
+  std::chrono::milliseconds release_idle_table_pages{200};
   /// Fail Open with kDataLoss on any corruption found during recovery,
   /// instead of keeping the consistent prefix and reporting what was dropped.
   /// Also makes each table check its index structure when it is opened, and
