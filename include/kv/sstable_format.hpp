@@ -358,7 +358,7 @@ enum class BlockAccess {
 };
 
 namespace detail {
-/// Blocks up to this size are warmed whole when read from a mapping.
+/// Blocks larger than this are not warmed at all (see WarmBlock).
 inline constexpr std::size_t kMaxWarmedBlockBytes = 16 << 10;
 
 /// Starts loading the lines of a mapped block that the caller reads next,
