@@ -93,10 +93,38 @@ TEST_CASE("Arena randomized allocations keep their contents", "[arena]") {
       default:
         n = 1 + rng() % 64;
     }
-    char* p = (rng() % 2 == 0) ? arena.Allocate(n) : arena.AllocateAligned(n);
-    for (std::size_t j = 0; j < n; ++j) p[j] = static_cast<char>(PatternByte(i, j));
-    allocs.emplace_back(p, n);
-    total += n;
+    auto fill = [&](char* p, std::size_t bytes) {
+      for (std::size_t j = 0; j < bytes; ++j)
+        p[j] = static_cast<char>(PatternByte(allocs.size(), j));
+      allocs.emplace_back(p, bytes);
+      total += bytes;
+    };
+    switch (rng() % 3) {
+      case 0:
+        fill(arena.Allocate(n), n);
+        break;
+      case 1: {
+        char* const p = arena.AllocateAligned(n);
+        REQUIRE(reinterpret_cast<std::uintptr_t>(p) % kv::Arena::kAlign == 0);
+        fill(p, n);
+        break;
+      }
+      default: {
+        // A node and its value, either of them the large one.
+        const std::size_t other = 1 + rng() % 128;
+        const bool big_front = rng() % 2 == 0;
+        const std::size_t front_bytes = big_front ? n : other;
+        const std::size_t tail_bytes = big_front ? other : n;
+        const kv::Arena::FrontAndTail r = arena.AllocateAlignedWithTail(front_bytes, tail_bytes);
+        REQUIRE(reinterpret_cast<std::uintptr_t>(r.front) % kv::Arena::kAlign == 0);
+        // The tail follows the front part, less than a block past its end.
+        REQUIRE(r.tail >= r.front + front_bytes);
+        REQUIRE(static_cast<std::size_t>(r.tail - (r.front + front_bytes)) < block);
+        fill(r.front, front_bytes);
+        fill(r.tail, tail_bytes);
+        break;
+      }
+    }
     REQUIRE(arena.MemoryUsage() >= total);
   }
   std::size_t bad = 0;

@@ -322,9 +322,10 @@ TEST_CASE("MemTable randomized against a std::map model", "[memtable]") {
   // flushed before it): nothing may rely on fresh memory being zero.
   const int arenas = GENERATE(0, 1, 2);
   INFO("arenas " << arenas);
-  const std::shared_ptr<kv::HugePageBlockPool> pool = arenas == 2 ? GarbagePool(2) : nullptr;
-  MemTable mem(bloom_bytes, arenas == 0 ? kv::ArenaBlocks::kSmall : kv::ArenaBlocks::kHugePages,
-               pool);
+  const std::shared_ptr<kv::HugePageBlockPool> pool = arenas == 2 ? GarbagePool(1) : nullptr;
+  const kv::ArenaBlocks mem_blocks =
+      arenas == 0 ? kv::ArenaBlocks::kSmall : kv::ArenaBlocks::kHugePages;
+  MemTable mem(bloom_bytes, mem_blocks, pool);
 
   auto random_key = [&] {
     // A small alphabet with NULs so keys collide and share prefixes.
@@ -340,13 +341,19 @@ TEST_CASE("MemTable randomized against a std::map model", "[memtable]") {
     seq += 1 + rng() % 3;
     const std::string key = random_key();
     const auto type = static_cast<ValueType>(rng() % 3);
-    std::string value = type == ValueType::kDeletion ? "" : std::string(rng() % 20, 'a' + i % 26);
+    // Now and then a value over a quarter of an arena block (1 KiB of a
+    // 4 KiB block, 512 KiB of a 2 MiB one), stored apart from its node.
+    const std::size_t big =
+        mem_blocks == kv::ArenaBlocks::kSmall ? 1025 + rng() % 2000 : (std::size_t{512} << 10) + 1;
+    const bool big_value = rng() % (mem_blocks == kv::ArenaBlocks::kSmall ? 10 : 1000) == 0;
+    std::string value =
+        type == ValueType::kDeletion ? "" : std::string(big_value ? big : rng() % 20, 'a' + i % 26);
     const std::uint64_t expiry = 100 + rng() % 1000;
     mem.Add(seq, type, key, value, expiry);
     model[kv::MakeInternalKey(key, seq, type)] = {type, value, expiry};
   }
   REQUIRE(mem.num_entries() == model.size());
-  if (pool != nullptr) REQUIRE(pool->kept_blocks() == 0);  // both arenas took garbage blocks
+  if (pool != nullptr) REQUIRE(pool->kept_blocks() == 0);  // the arena took the garbage block
 
   // Point lookups at random snapshots and clocks.
   for (int i = 0; i < 5000; ++i) {
@@ -417,7 +424,7 @@ TEST_CASE("MemTable Get and iterate while one writer adds", "[memtable][concurre
   const int arenas = GENERATE(0, 1, 2);
   INFO("arenas " << arenas);
   MemTable mem(bloom_bytes, arenas == 0 ? kv::ArenaBlocks::kSmall : kv::ArenaBlocks::kHugePages,
-               arenas == 2 ? GarbagePool(2) : nullptr);
+               arenas == 2 ? GarbagePool(1) : nullptr);
   constexpr int kKeys = 1000;
   std::atomic<kv::SequenceNumber> published{0};
   std::atomic<bool> stop{false};

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <set>
 #include <string>
@@ -18,16 +19,34 @@
 
 namespace {
 
+// Keys are 8 bytes: a std::uint64_t in native byte order.
+std::uint64_t KeyOf(const char* key) {
+  std::uint64_t k = 0;
+  std::memcpy(&k, key, sizeof(k));
+  return k;
+}
+
 struct U64Cmp {
-  int operator()(std::uint64_t a, std::uint64_t b) const { return a < b ? -1 : (a > b ? 1 : 0); }
-  // Heterogeneous probe: a signed value, to check that Seek/Contains accept
-  // a type other than Key.
-  int operator()(std::uint64_t a, std::int64_t b) const {
+  int operator()(const char* a, const char* b) const { return (*this)(a, KeyOf(b)); }
+  // Probes: the number itself, and a signed value, to check that Seek,
+  // Contains and Insert accept types other than the key.
+  int operator()(const char* a, std::uint64_t b) const {
+    const std::uint64_t k = KeyOf(a);
+    return k < b ? -1 : (k > b ? 1 : 0);
+  }
+  int operator()(const char* a, std::int64_t b) const {
     if (b < 0) return 1;
     return (*this)(a, static_cast<std::uint64_t>(b));
   }
 };
-using List = kv::SkipList<std::uint64_t, U64Cmp>;
+using List = kv::SkipList<U64Cmp>;
+
+// Writes `k` into a new node and links it.
+void Insert(List& list, std::uint64_t k) {
+  char* const key = list.AllocateKey(sizeof(k));
+  std::memcpy(key, &k, sizeof(k));
+  list.Insert(key);
+}
 
 }  // namespace
 
@@ -48,23 +67,23 @@ TEST_CASE("SkipList empty", "[skiplist]") {
 TEST_CASE("SkipList single key and both ends", "[skiplist]") {
   kv::Arena arena;
   List list(U64Cmp{}, &arena);
-  list.Insert(7);
+  Insert(list, 7);
   List::Iterator it(&list);
   it.SeekToFirst();
   REQUIRE(it.Valid());
-  CHECK(it.key() == 7);
+  CHECK(KeyOf(it.key()) == 7);
   it.Prev();
   CHECK_FALSE(it.Valid());
   it.SeekToLast();
   REQUIRE(it.Valid());
-  CHECK(it.key() == 7);
+  CHECK(KeyOf(it.key()) == 7);
   it.Next();
   CHECK_FALSE(it.Valid());
   it.Seek(std::uint64_t{8});
   CHECK_FALSE(it.Valid());
   it.Seek(std::int64_t{-5});  // heterogeneous: below everything
   REQUIRE(it.Valid());
-  CHECK(it.key() == 7);
+  CHECK(KeyOf(it.key()) == 7);
 }
 
 namespace {
@@ -84,7 +103,7 @@ void CheckMatchesModel(const List& list, const std::set<std::uint64_t>& model, s
   it.SeekToFirst();
   for (std::uint64_t k : model) {
     REQUIRE(it.Valid());
-    REQUIRE(it.key() == k);
+    REQUIRE(KeyOf(it.key()) == k);
     it.Next();
   }
   CHECK_FALSE(it.Valid());
@@ -93,7 +112,7 @@ void CheckMatchesModel(const List& list, const std::set<std::uint64_t>& model, s
   it.SeekToLast();
   for (auto m = model.rbegin(); m != model.rend(); ++m) {
     REQUIRE(it.Valid());
-    REQUIRE(it.key() == *m);
+    REQUIRE(KeyOf(it.key()) == *m);
     it.Prev();
   }
   CHECK_FALSE(it.Valid());
@@ -108,17 +127,17 @@ void CheckMatchesModel(const List& list, const std::set<std::uint64_t>& model, s
       continue;
     }
     REQUIRE(it.Valid());
-    REQUIRE(it.key() == *m);
+    REQUIRE(KeyOf(it.key()) == *m);
     for (int step = 0; step < 3 && m != model.end(); ++step, ++m) {
       REQUIRE(it.Valid());
-      REQUIRE(it.key() == *m);
+      REQUIRE(KeyOf(it.key()) == *m);
       it.Next();
     }
     it.Seek(target);
     m = model.lower_bound(target);
     for (int step = 0; step < 3; ++step) {
       REQUIRE(it.Valid());
-      REQUIRE(it.key() == *m);
+      REQUIRE(KeyOf(it.key()) == *m);
       it.Prev();
       if (m == model.begin()) {
         REQUIRE_FALSE(it.Valid());
@@ -142,7 +161,7 @@ TEST_CASE("SkipList randomized against std::set", "[skiplist]") {
   const std::uint64_t kRange = 50000;
   for (int i = 0; i < kN; ++i) {
     const std::uint64_t k = rng() % kRange;
-    if (model.insert(k).second) list.Insert(k);
+    if (model.insert(k).second) Insert(list, k);
   }
   CheckMatchesModel(list, model, kRange, rng);
 }
@@ -186,7 +205,7 @@ TEST_CASE("SkipList insert orders: ascending, descending, runs and interleaved s
   List list(U64Cmp{}, &arena, seed);
   std::set<std::uint64_t> model;
   for (std::uint64_t k : order) {
-    if (model.insert(k).second) list.Insert(k);
+    if (model.insert(k).second) Insert(list, k);
   }
   CheckMatchesModel(list, model, kRange, rng);
 }
@@ -204,7 +223,11 @@ TEST_CASE("SkipList insert with a probe orders as the key would", "[skiplist]") 
   for (int i = 0; i < 10000; ++i) {
     // Runs of ascending keys (the splice path) between random ones.
     const std::uint64_t k = i % 64 < 32 ? rng() % kRange : (i * 7) % kRange;
-    if (model.insert(k).second) list.Insert(k, static_cast<std::int64_t>(k));
+    if (model.insert(k).second) {
+      char* const key = list.AllocateKey(sizeof(k));
+      std::memcpy(key, &k, sizeof(k));
+      list.Insert(key, static_cast<std::int64_t>(k));
+    }
   }
   CheckMatchesModel(list, model, kRange, rng);
 }
@@ -213,7 +236,7 @@ TEST_CASE("SkipList arena grows with inserts", "[skiplist]") {
   kv::Arena arena;
   List list(U64Cmp{}, &arena);
   const std::size_t before = arena.MemoryUsage();
-  for (std::uint64_t k = 0; k < 10000; ++k) list.Insert(k);
+  for (std::uint64_t k = 0; k < 10000; ++k) Insert(list, k);
   // Each node holds a key and at least one link.
   CHECK(arena.MemoryUsage() - before >= 10000 * 16);
 }
@@ -274,7 +297,7 @@ TEST_CASE("SkipList concurrent readers with one writer", "[skiplist][concurrency
         bool have_prev = false;
         std::uint64_t prev = 0;
         for (it.SeekToFirst(); it.Valid(); it.Next()) {
-          const std::uint64_t k = it.key();
+          const std::uint64_t k = KeyOf(it.key());
           check_key(k);
           if (have_prev && !(prev < k)) errors.fetch_add(1);
           auto found = index_of.find(k);
@@ -292,7 +315,7 @@ TEST_CASE("SkipList concurrent readers with one writer", "[skiplist][concurrency
           std::uint64_t prev = target;
           bool first = true;
           for (int step = 0; step < 5 && it.Valid(); ++step, it.Next()) {
-            const std::uint64_t k = it.key();
+            const std::uint64_t k = KeyOf(it.key());
             check_key(k);
             if (first ? k < prev : !(prev < k)) errors.fetch_add(1);
             prev = k;
@@ -310,7 +333,7 @@ TEST_CASE("SkipList concurrent readers with one writer", "[skiplist][concurrency
   while (inserted < kMaxKeys) {
     if ((inserted & 1023) == 0 && std::chrono::steady_clock::now() > deadline) break;
     started.store(inserted + 1, std::memory_order_release);
-    list.Insert(keys[inserted]);
+    Insert(list, keys[inserted]);
     ++inserted;
     finished.store(inserted, std::memory_order_release);
   }
@@ -330,7 +353,7 @@ TEST_CASE("SkipList concurrent readers with one writer", "[skiplist][concurrency
   it.SeekToFirst();
   for (std::uint64_t k : model) {
     REQUIRE(it.Valid());
-    REQUIRE(it.key() == k);
+    REQUIRE(KeyOf(it.key()) == k);
     it.Next();
   }
   CHECK_FALSE(it.Valid());

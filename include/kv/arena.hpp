@@ -21,6 +21,7 @@
 ///   kv::Arena arena;                          // or Arena(ArenaBlocks::kHugePages)
 ///   char* p = arena.Allocate(n);              // any alignment
 ///   char* q = arena.AllocateAligned(sizeof(T)); // aligned for pointers/uint64
+///   auto [front, tail] = arena.AllocateAlignedWithTail(n, m); // one block
 ///   size_t bytes = arena.MemoryUsage();       // safe from any thread
 /// @endcode
 ///
@@ -103,6 +104,42 @@ class Arena {
     return result;
   }
 
+  /// Two allocations from one block: `front_bytes` aligned to kAlign, as
+  /// AllocateAligned, and `tail_bytes` (any alignment) taken from the far end
+  /// of the same block, or right after the front part when the pair gets a
+  /// block of its own. Either way the tail lies after the front part and
+  /// starts less than block_size() bytes past its end. Small blocks thus fill
+  /// from both ends, which keeps the front parts (the memtable's skiplist
+  /// nodes) packed together, away from the tails (its values), while a 32-bit
+  /// offset still leads from one to the other.
+  struct FrontAndTail {
+    char* front;
+    char* tail;
+  };
+  /// REQUIRES: front_bytes > 0, tail_bytes > 0
+  FrontAndTail AllocateAlignedWithTail(std::size_t front_bytes, std::size_t tail_bytes) {
+    assert(front_bytes > 0 && tail_bytes > 0);
+    const std::size_t misalign = reinterpret_cast<std::uintptr_t>(ptr_) & (kAlign - 1);
+    const std::size_t pad = misalign == 0 ? 0 : kAlign - misalign;
+    if (front_bytes + pad + tail_bytes <= remaining_) {
+      char* const front = ptr_ + pad;
+      remaining_ -= front_bytes + pad + tail_bytes;
+      ptr_ += front_bytes + pad;
+      return {front, ptr_ + remaining_};
+    }
+    const std::size_t bytes = front_bytes + tail_bytes;
+    if (bytes > block_size_ / 4) {
+      // Large: a block of its own, the tail right after the front part.
+      char* const front = NewBlock(bytes);
+      return {front, front + front_bytes};
+    }
+    StartBlock();
+    remaining_ -= bytes;
+    char* const front = ptr_;
+    ptr_ += front_bytes;
+    return {front, ptr_ + remaining_};
+  }
+
   /// Size of the blocks small requests are carved from.
   std::size_t block_size() const { return block_size_; }
 
@@ -119,13 +156,18 @@ class Arena {
       // Large: its own block; the current block keeps serving small requests.
       return NewBlock(bytes);
     }
-    // Small: start a new block and waste what is left of the current one.
-    ptr_ = block_size_ == detail::kHugePageBlockBytes ? NewHugePageBlock() : NewBlock(kBlockSize);
-    remaining_ = block_size_;
+    StartBlock();
     char* result = ptr_;
     ptr_ += bytes;
     remaining_ -= bytes;
     return result;
+  }
+
+  // Starts a new block for small requests, wasting what is left of the
+  // current one.
+  void StartBlock() {
+    ptr_ = block_size_ == detail::kHugePageBlockBytes ? NewHugePageBlock() : NewBlock(kBlockSize);
+    remaining_ = block_size_;
   }
 
   char* NewBlock(std::size_t bytes) {
@@ -160,8 +202,9 @@ class Arena {
   // Declared before huge_blocks_, so it is destroyed after them: the blocks
   // go back to a live pool.
   std::shared_ptr<HugePageBlockPool> const pool_;
-  char* ptr_ = nullptr;                          // next free byte of the current block
-  std::size_t remaining_ = 0;                    // free bytes left in the current block
+  char* ptr_ = nullptr;        // next free byte of the current block
+  std::size_t remaining_ = 0;  // free bytes in the current block, from ptr_ on (tails
+                               // are taken from the end of this run)
   std::vector<std::unique_ptr<char[]>> blocks_;  // kSmall blocks and large requests
   std::vector<std::unique_ptr<char, HugePageBlockRelease>> huge_blocks_;
   std::atomic<std::size_t> memory_usage_{0};

@@ -10,20 +10,29 @@
 ///   auto it = mem.NewIterator();                            // internal keys
 /// @endcode
 ///
-/// Entry layout: two arena allocations per entry. The key record sits in the
-/// key arena, right before the skiplist node that points to it; the value
-/// record sits in a separate value arena:
+/// Entry layout: each entry is a skiplist node holding the key record, and
+/// a value record taken from the far end of the same arena block
+/// (Arena::AllocateAlignedWithTail):
 /// @code
+///   node:         links (8 bytes per level) | key record
 ///   key record:   varint32 internal_key_length | internal_key (user_key + fixed64 trailer)
-///                 | value record address (8 bytes, native byte order)
+///                 | fixed32 value_ref
 ///   value record: varint32 stored_value_length | stored_value
 /// @endcode
 /// where stored_value for kValueWithExpiry is fixed64(expiry_micros) + value.
-/// Keeping values out of the key arena is what makes searches cheap: a
-/// search touches only nodes and keys, which then sit together in a few
-/// cache lines and in a third of the memory (100-byte values: 72 MiB of
-/// entries, of which the nodes and keys are ~25 MiB), so more of the upper
-/// levels stay cached and each visited node costs one miss instead of two.
+/// value_ref's low 31 bits are the offset from value_ref's own first byte to
+/// the value record (less than one arena block). A value record too large to
+/// share a block (over a quarter of one) gets its own allocation; then
+/// value_ref's top bit is set and the offset leads to an 8-byte native
+/// pointer to it instead.
+///
+/// Keeping values apart from the nodes and keys is what makes searches
+/// cheap: a search touches only nodes and keys, which sit together at the
+/// front of each block, a few to a cache line, in a third of the memory
+/// (100-byte values: 64 MiB of entries, of which the nodes and keys are
+/// ~20 MiB), so more of the upper levels stay cached and each visited node
+/// costs one miss. Sharing the block with the values is what makes a 4-byte
+/// offset enough, and leaves only one partly filled block.
 ///
 /// Thread safety: Add is externally serialized (one writer at a time). Get,
 /// iterators, ApproximateMemoryUsage and num_entries may run concurrently with
@@ -73,11 +82,18 @@ inline std::string_view EntryKey(const char* entry) {
   return {p, len};
 }
 
+// value_ref's top bit: the offset leads to a pointer to the value record.
+inline constexpr std::uint32_t kIndirectValueBit = std::uint32_t{1} << 31;
+
 // The value record of an entry whose key is `key` (from EntryKey): the key
-// record ends with its address.
+// record ends with value_ref.
 inline const char* EntryValueRecord(std::string_view key) {
+  const char* const ref_field = key.data() + key.size();
+  const std::uint32_t ref = DecodeFixed32(ref_field);
+  const char* target = ref_field + (ref & ~kIndirectValueBit);
+  if ((ref & kIndirectValueBit) == 0) return target;
   const char* value_record = nullptr;
-  std::memcpy(&value_record, key.data() + key.size(), sizeof(value_record));
+  std::memcpy(&value_record, target, sizeof(value_record));
   return value_record;
 }
 
@@ -114,7 +130,7 @@ struct MemTableKeyComparator {
   }
 };
 
-using MemTableSkipList = SkipList<const char*, MemTableKeyComparator>;
+using MemTableSkipList = SkipList<MemTableKeyComparator>;
 
 class MemTableIterator final : public Iterator {
  public:
@@ -133,8 +149,8 @@ class MemTableIterator final : public Iterator {
       it_.Seek(MemTableLookupKey{target, std::numeric_limits<std::uint64_t>::max()});
     }
   }
-  // Also starts fetching the new entry's value record (in the value arena,
-  // away from its key): a flush reads every value, in key order.
+  // Also starts fetching the new entry's value record (at the back of its
+  // arena block, away from its key): a flush reads every value, in key order.
   void Next() override {
     it_.Next();
     if (it_.Valid()) __builtin_prefetch(EntryValueRecord(EntryKey(it_.key())));
@@ -153,17 +169,16 @@ class MemTableIterator final : public Iterator {
 /// The in-memory write buffer; see the file comment.
 class MemTable {
  public:
-  /// An empty memtable with its own arenas.
+  /// An empty memtable with its own arena.
   /// `bloom_bytes` > 0 gives the memtable a bloom filter of that size over
   /// its user keys: a Get for an absent key then usually skips the skiplist
   /// search. The filter's bytes count in ApproximateMemoryUsage.
-  /// `blocks` picks the arenas' blocks: ArenaBlocks::kHugePages makes
+  /// `blocks` picks the arena's blocks: ArenaBlocks::kHugePages makes
   /// searches in a large memtable cheaper (see arena.hpp) but rounds memory
-  /// use up to 2 MiB per arena, so it suits memtables of tens of MiB.
+  /// use up to 2 MiB, so it suits memtables of tens of MiB.
   explicit MemTable(std::size_t bloom_bytes = 0, ArenaBlocks blocks = ArenaBlocks::kSmall,
                     std::shared_ptr<HugePageBlockPool> pool = nullptr)
-      : arena_(blocks, pool),
-        value_arena_(blocks, std::move(pool)),
+      : arena_(blocks, std::move(pool)),
         table_(detail::MemTableKeyComparator{}, &arena_),
         bloom_(bloom_bytes) {}
   MemTable(const MemTable&) = delete;
@@ -183,8 +198,23 @@ class MemTable {
     const std::size_t value_size = value.size() + (expiring ? kExpiryBytes : 0);
     assert(key_size <= std::numeric_limits<std::uint32_t>::max());
     assert(value_size <= std::numeric_limits<std::uint32_t>::max());
-    char* const value_record =
-        value_arena_.Allocate(static_cast<std::size_t>(VarintLength(value_size)) + value_size);
+    const std::size_t value_record_size =
+        static_cast<std::size_t>(VarintLength(value_size)) + value_size;
+    // Values over a quarter block would waste the rest of it (see
+    // AllocateAlignedWithTail): they get their own allocation, reached
+    // through a pointer in the tail.
+    const bool indirect = value_record_size > arena_.block_size() / 4;
+    const std::size_t key_record_size =
+        static_cast<std::size_t>(VarintLength(key_size)) + key_size + sizeof(std::uint32_t);
+    char* tail = nullptr;
+    char* const key_record = table_.AllocateKey(
+        key_record_size, indirect ? sizeof(const char*) : value_record_size, &tail);
+    char* value_record = tail;
+    if (indirect) {
+      value_record = arena_.Allocate(value_record_size);
+      std::memcpy(tail, &value_record, sizeof(value_record));
+    }
+
     char* p = EncodeVarint64(value_record, value_size);
     if (expiring) {
       EncodeFixed64(p, expiry_micros);
@@ -192,21 +222,21 @@ class MemTable {
     }
     if (!value.empty()) std::memcpy(p, value.data(), value.size());
 
-    char* const key_record = arena_.Allocate(static_cast<std::size_t>(VarintLength(key_size)) +
-                                             key_size + sizeof(value_record));
     p = EncodeVarint64(key_record, key_size);
     if (!user_key.empty()) std::memcpy(p, user_key.data(), user_key.size());
     p += user_key.size();
     EncodeFixed64(p, PackTrailer(seq, type));
     p += kTrailerBytes;
-    std::memcpy(p, &value_record, sizeof(value_record));
+    const auto offset = static_cast<std::uint32_t>(tail - p);  // < one block
+    assert(tail > p && (offset & detail::kIndirectValueBit) == 0);
+    EncodeFixed32(p, indirect ? offset | detail::kIndirectValueBit : offset);
 
     // Into the filter before the entry is visible: a reader that can see
     // the entry (through the skiplist's release/acquire, or the DB's
     // published sequence) also sees its bits.
     bloom_.AddHashSingleWriter(BloomHash(user_key));  // Add is serialized
-    // The node lands right after the key record. The search compares
-    // against the key decoded once, not against the record.
+    // The search compares against the key decoded once, not against the
+    // record.
     table_.Insert(key_record, detail::MemTableLookupKey{user_key, PackTrailer(seq, type)});
     num_entries_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -274,18 +304,16 @@ class MemTable {
     return std::make_unique<detail::MemTableIterator>(&table_);
   }
 
-  /// Bytes held (both arenas and the filter). Thread-safe.
-  std::size_t ApproximateMemoryUsage() const {
-    return arena_.MemoryUsage() + value_arena_.MemoryUsage() + bloom_.bytes();
-  }
+  /// Bytes held (the arena and the filter). Thread-safe.
+  std::size_t ApproximateMemoryUsage() const { return arena_.MemoryUsage() + bloom_.bytes(); }
   /// Number of entries added. Thread-safe.
   std::uint64_t num_entries() const { return num_entries_.load(std::memory_order_relaxed); }
   /// True if nothing was added yet. Thread-safe.
   bool empty() const { return num_entries() == 0; }
 
  private:
-  Arena arena_;        // key records and skiplist nodes (what a search touches)
-  Arena value_arena_;  // value records
+  Arena arena_;  // nodes with their key records at the front of each block,
+                 // value records at the back
   detail::MemTableSkipList table_;
   ConcurrentBloomFilter bloom_;  // over user keys; empty (always "maybe") if sized 0
   std::atomic<std::uint64_t> num_entries_{0};

@@ -1,22 +1,29 @@
 /// @file
-/// kv::SkipList: an ordered set of keys in an Arena, with one writer and any
-/// number of lock-free concurrent readers. The memtable is built on it.
+/// kv::SkipList: an ordered set of byte-string keys stored inside its nodes
+/// in an Arena, with one writer and any number of lock-free concurrent
+/// readers. The memtable is built on it.
 ///
 /// @code
-///   struct Cmp { int operator()(std::uint64_t a, std::uint64_t b) const {...} };
+///   struct Cmp { int operator()(const char* a, const char* b) const {...} };
 ///   kv::Arena arena;
-///   kv::SkipList<std::uint64_t, Cmp> list(Cmp{}, &arena);
-///   list.Insert(42);                       // writer side, serialized
-///   kv::SkipList<std::uint64_t, Cmp>::Iterator it(&list);
-///   for (it.Seek(40); it.Valid(); it.Next()) use(it.key());
+///   kv::SkipList<Cmp> list(Cmp{}, &arena);
+///   char* key = list.AllocateKey(8);       // writer side, serialized:
+///   std::memcpy(key, "00000042", 8);       //   fill in the key's bytes,
+///   list.Insert(key);                      //   then link it
+///   kv::SkipList<Cmp>::Iterator it(&list);
+///   for (it.Seek(probe); it.Valid(); it.Next()) use(it.key());
 /// @endcode
 ///
-/// Key must be trivially copyable and trivially destructible (nodes live in
-/// the arena and are never destroyed). Comparator is a callable
-/// `int (const Key&, const Key&)` returning <0, 0, >0. Seek and Contains also
-/// accept any other type T for which the comparator has an overload
-/// `int (const Key&, const T&)` ordering T consistently with the keys
-/// (heterogeneous lookup, so a probe never has to be encoded as a Key).
+/// A key is a run of bytes that the caller writes into a new node (from
+/// AllocateKey) and that must say where it ends by itself (a length prefix,
+/// a fixed size): the list hands the comparator only its first byte's
+/// address. Keeping the key inside the node, rather than a pointer to it,
+/// saves 8 bytes per entry and puts the key next to the link a search just
+/// followed. Comparator is a callable `int (const char*, const char*)`
+/// returning <0, 0, >0. Seek, Contains and Insert also accept any other type
+/// T for which the comparator has an overload `int (const char*, const T&)`
+/// ordering T consistently with the keys (heterogeneous lookup, so a probe
+/// never has to be encoded as a key).
 ///
 /// ## Thread-safety invariants
 ///
@@ -27,11 +34,12 @@
 ///    its key and memory stay valid until the SkipList and its Arena die, so
 ///    a reader can never hold a dangling pointer.
 /// 3. A node is fully built before it is published: the writer fills in its
-///    key and all of its forward pointers, and only then links it in, level
-///    by level from the bottom, with a release store into the predecessor's
-///    forward pointer. Readers load forward pointers with acquire, so seeing
+///    key (and whatever else it allocated with it, such as the memtable's
+///    value record) and all of its forward pointers, and only then links it
+///    in, level by level from the bottom, with a release store into the
+///    predecessor's forward pointer. Readers load forward pointers with acquire, so seeing
 ///    a node implies seeing its key, its tower, and everything the writer
-///    wrote before the link (e.g. the bytes a `const char*` key points to).
+///    wrote before the link.
 /// 4. Level 0 is the whole truth; higher levels are shortcuts. A node may be
 ///    visible at level 0 but not yet at level 3; a reader that descends
 ///    through an older shortcut still reaches it along level 0. Every level
@@ -41,7 +49,8 @@
 ///    raises it (relaxed) before linking a taller node. A reader that sees the
 ///    new height early finds null in the head's new levels and simply drops
 ///    down; one that sees the old height starts lower. Either is correct.
-/// 6. The random generator and the splice (below) belong to the writer.
+/// 6. The random generator, the splice (below) and the node allocated by
+///    AllocateKey but not yet inserted belong to the writer.
 /// 7. The splice is where the last inserted key went: splice_[l] is its node
 ///    at each level it reached, and above that the node it was linked after
 ///    (head_ where none). Only the writer links nodes, so this stays true
@@ -65,8 +74,8 @@
 
 namespace kv {
 
-/// An ordered set of `Key`s in an Arena; see the file comment.
-template <typename Key, class Comparator>
+/// An ordered set of byte-string keys in an Arena; see the file comment.
+template <class Comparator>
 class SkipList {
  private:
   struct Node;
@@ -90,7 +99,7 @@ class SkipList {
   /// Uses `arena` for every node; the arena must outlive the list.
   /// `seed` seeds the height generator (any value works).
   explicit SkipList(Comparator cmp, Arena* arena, std::uint64_t seed = 0x5eed1e55cafef00dULL)
-      : compare_(cmp), arena_(arena), head_(NewNode(Key{}, kMaxHeight)), rng_state_(seed | 1) {
+      : compare_(cmp), arena_(arena), head_(NewNode(kMaxHeight, 0, 0).node), rng_state_(seed | 1) {
     for (int i = 0; i < kMaxHeight; ++i) {
       head_->SetNextRelaxed(i, nullptr);
       splice_[i] = head_;
@@ -99,13 +108,33 @@ class SkipList {
   SkipList(const SkipList&) = delete;
   SkipList& operator=(const SkipList&) = delete;
 
-  /// Inserts `key`.
+  /// Room for a key of `key_bytes` bytes inside a new node, for the writer to
+  /// fill in and then pass to Insert. The node is not in the list until then.
+  /// REQUIRES: key_bytes > 0; external synchronization with other
+  /// AllocateKey/Insert calls; Insert before the next AllocateKey.
+  char* AllocateKey(std::size_t key_bytes) { return AllocateKey(key_bytes, 0, nullptr); }
+
+  /// AllocateKey, plus `tail_bytes` > 0 more bytes at *tail taken from the
+  /// far end of the same arena block (Arena::AllocateAlignedWithTail): they
+  /// lie after the key, less than one arena block past it, so a 32-bit
+  /// offset from the key reaches them. Readers see them once the key is
+  /// inserted (invariant 3).
+  char* AllocateKey(std::size_t key_bytes, std::size_t tail_bytes, char** tail) {
+    assert(key_bytes > 0);
+    const NewNodeResult r = NewNode(RandomHeight(), key_bytes, tail_bytes);
+    if (tail != nullptr) *tail = r.tail;
+    pending_ = r.node;
+    pending_height_ = r.height;
+    return r.node->key();
+  }
+
+  /// Links the key last returned by AllocateKey, now filled in.
   /// REQUIRES: no key comparing equal to `key` is in the list.
-  /// REQUIRES: external synchronization with other Insert calls.
+  /// REQUIRES: external synchronization with other AllocateKey/Insert calls.
   /// A key that lands right after the previously inserted one (ascending
   /// inserts: sequence numbers, time stamps, a sorted load) costs two
   /// comparisons instead of a search.
-  void Insert(const Key& key) { Insert(key, key); }
+  void Insert(const char* key) { Insert(key, key); }
 
   /// Insert(key), comparing the list's keys against `probe` instead of
   /// `key`: a probe that orders exactly as `key` does but is cheaper to
@@ -113,15 +142,19 @@ class SkipList {
   /// ~30 comparisons of a search). REQUIRES: for every key k in the list,
   /// compare_(k, probe) == compare_(k, key).
   template <typename Probe>
-  void Insert(const Key& key, const Probe& probe) {
+  void Insert(const char* key, const Probe& probe) {
+    Node* const x = pending_;
+    assert(x != nullptr && x->key() == key);
+    (void)key;
+    pending_ = nullptr;
     Node** const prev = splice_;
     if (!SpliceFits(probe)) {
-      Node* x = FindGreaterOrEqual(probe, prev);
-      assert(x == nullptr || compare_(x->key, probe) != 0);
-      (void)x;
+      Node* found = FindGreaterOrEqual(probe, prev);
+      assert(found == nullptr || compare_(found->key(), probe) != 0);
+      (void)found;
     }
 
-    const int height = RandomHeight();
+    const int height = pending_height_;
     const int old_height = GetMaxHeight();
     if (height > old_height) {
       for (int i = old_height; i < height; ++i) prev[i] = head_;
@@ -129,7 +162,6 @@ class SkipList {
       max_height_.store(height, std::memory_order_relaxed);
     }
 
-    Node* const x = NewNode(key, height);
     for (int i = 0; i < height; ++i) {
       // Only the writer stores these, so relaxed reads of its own writes are fine;
       // the release in SetNext publishes x (invariant 3).
@@ -143,7 +175,7 @@ class SkipList {
   template <typename T>
   bool Contains(const T& probe) const {
     Node* x = FindGreaterOrEqual(probe, nullptr);
-    return x != nullptr && compare_(x->key, probe) == 0;
+    return x != nullptr && compare_(x->key(), probe) == 0;
   }
 
   /// A cursor over the list. Safe to use concurrently with Insert; it sees a
@@ -157,10 +189,10 @@ class SkipList {
     /// True if the iterator is positioned at a key.
     bool Valid() const { return node_ != nullptr; }
     /// REQUIRES: Valid()
-    /// The key at the current position.
-    const Key& key() const {
+    /// The key at the current position: its first byte, in the node.
+    const char* key() const {
       assert(Valid());
-      return node_->key;
+      return node_->key();
     }
     /// REQUIRES: Valid()
     /// Moves to the next key (not Valid() after the last).
@@ -180,7 +212,7 @@ class SkipList {
     void Prev() {
       assert(Valid());
       // No back pointers: search for the last node before this one.
-      node_ = list_->FindLessThan(node_->key);
+      node_ = list_->FindLessThan(node_->key());
       if (node_ == list_->head_) node_ = nullptr;
     }
     /// Positions at the first key >= target.
@@ -204,34 +236,50 @@ class SkipList {
  private:
   using Link = std::atomic<Node*>;
 
-  // A node is one arena allocation: the Node header (the key) followed
-  // immediately by its tower of `height` links.
-  struct alignas(Link) Node {
-    explicit Node(const Key& k) : key(k) {}
-    Key const key;
+  // A node is one arena allocation: its tower of `height` links, highest
+  // level first, then the key's bytes. A Node* points at the level-0 link,
+  // so the key starts right after it (a search that follows a level-0 link
+  // usually finds the key in the same cache line) and level i is i links
+  // before it.
+  struct Node {
+    char* key() { return reinterpret_cast<char*>(this) + sizeof(Link); }
+    const char* key() const { return reinterpret_cast<const char*>(this) + sizeof(Link); }
 
-    Link* tower() {
-      return std::launder(reinterpret_cast<Link*>(reinterpret_cast<char*>(this) + sizeof(Node)));
+    Link* link(int level) {
+      // Byte arithmetic within the arena block, then the Link that NewNode
+      // constructed there.
+      return std::launder(reinterpret_cast<Link*>(reinterpret_cast<char*>(this) -
+                                                  static_cast<std::ptrdiff_t>(level) *
+                                                      static_cast<std::ptrdiff_t>(sizeof(Link))));
     }
-
-    Node* Next(int level) { return tower()[level].load(std::memory_order_acquire); }
-    void SetNext(int level, Node* x) { tower()[level].store(x, std::memory_order_release); }
-    Node* NextRelaxed(int level) { return tower()[level].load(std::memory_order_relaxed); }
-    void SetNextRelaxed(int level, Node* x) { tower()[level].store(x, std::memory_order_relaxed); }
+    Node* Next(int level) { return link(level)->load(std::memory_order_acquire); }
+    void SetNext(int level, Node* x) { link(level)->store(x, std::memory_order_release); }
+    Node* NextRelaxed(int level) { return link(level)->load(std::memory_order_relaxed); }
+    void SetNextRelaxed(int level, Node* x) { link(level)->store(x, std::memory_order_relaxed); }
   };
-  static_assert(std::is_trivially_copyable_v<Key>, "SkipList keys are copied into the arena");
-  static_assert(std::is_trivially_destructible_v<Key>, "SkipList nodes are never destroyed");
   static_assert(std::is_trivially_destructible_v<Link>, "SkipList links are never destroyed");
-  static_assert(alignof(Node) <= Arena::kAlign, "Arena::AllocateAligned must suffice for a Node");
-  static_assert(sizeof(Node) % alignof(Link) == 0, "the tower must start aligned");
+  static_assert(alignof(Link) <= Arena::kAlign, "Arena::AllocateAligned must suffice for a link");
 
-  Node* NewNode(const Key& key, int height) {
-    char* mem =
-        arena_->AllocateAligned(sizeof(Node) + sizeof(Link) * static_cast<std::size_t>(height));
-    Node* node = new (mem) Node(key);
-    Link* links = reinterpret_cast<Link*>(mem + sizeof(Node));
+  struct NewNodeResult {
+    Node* node;
+    int height;
+    char* tail;  // nullptr unless tail_bytes > 0
+  };
+  NewNodeResult NewNode(int height, std::size_t key_bytes, std::size_t tail_bytes) {
+    const std::size_t node_bytes = sizeof(Link) * static_cast<std::size_t>(height) + key_bytes;
+    char* mem = nullptr;
+    char* tail = nullptr;
+    if (tail_bytes > 0) {
+      const Arena::FrontAndTail r = arena_->AllocateAlignedWithTail(node_bytes, tail_bytes);
+      mem = r.front;
+      tail = r.tail;
+    } else {
+      mem = arena_->AllocateAligned(node_bytes);
+    }
+    // Links from the highest level down; the node is the last (level 0).
+    auto* links = reinterpret_cast<Link*>(mem);
     for (int i = 0; i < height; ++i) new (&links[i]) Link(nullptr);
-    return node;
+    return {reinterpret_cast<Node*>(&links[height - 1]), height, tail};
   }
 
   int GetMaxHeight() const { return max_height_.load(std::memory_order_relaxed); }
@@ -274,7 +322,7 @@ class SkipList {
         // with the one this comparison waits on.
         __builtin_prefetch(next->NextRelaxed(level));
         if (level > 0) __builtin_prefetch(x->NextRelaxed(level - 1));
-        if (compare_(next->key, probe) < 0) {
+        if (compare_(next->key(), probe) < 0) {
           x = next;  // still before probe: move right
           continue;
         }
@@ -292,19 +340,19 @@ class SkipList {
   template <typename Probe>
   bool SpliceFits(const Probe& probe) const {
     Node* const before = splice_[0];
-    if (before != head_ && compare_(before->key, probe) >= 0) return false;
+    if (before != head_ && compare_(before->key(), probe) >= 0) return false;
     Node* const after = before->NextRelaxed(0);  // writer-only: its own stores
-    return after == nullptr || compare_(after->key, probe) > 0;
+    return after == nullptr || compare_(after->key(), probe) > 0;
   }
 
   // The last node with key < `key`, or head_ if there is none.
-  Node* FindLessThan(const Key& key) const {
+  Node* FindLessThan(const char* key) const {
     Node* x = head_;
     int level = GetMaxHeight() - 1;
     while (true) {
-      assert(x == head_ || compare_(x->key, key) < 0);
+      assert(x == head_ || compare_(x->key(), key) < 0);
       Node* next = x->Next(level);
-      if (next != nullptr && compare_(next->key, key) < 0) {
+      if (next != nullptr && compare_(next->key(), key) < 0) {
         x = next;
       } else {
         if (level == 0) return x;
@@ -330,10 +378,12 @@ class SkipList {
 
   Comparator const compare_;
   Arena* const arena_;
-  Node* const head_;                // sentinel; its key is never compared
+  Node* const head_;                // sentinel; it has no key
   std::atomic<int> max_height_{1};  // invariant 5
   std::uint64_t rng_state_;         // writer-only
   Node* splice_[kMaxHeight];        // writer-only (invariants 6 and 7)
+  Node* pending_ = nullptr;         // writer-only: from AllocateKey, not yet inserted
+  int pending_height_ = 0;          // writer-only: pending_'s height
 };
 
 }  // namespace kv

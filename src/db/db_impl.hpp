@@ -122,15 +122,15 @@ class DBImpl final : public DB {
     return options.memtable_bytes >= kHugePageMemTableBytes;
   }
   // Huge page memtables hand their blocks on through a pool
-  // (kv/huge_page_pool.hpp) that keeps at most half a memtable's worth:
-  // half its blocks plus the partly used last block of each of its two
-  // arenas. Kept blocks save the next memtable clearing fresh pages, but
-  // they stay resident while the flushed table's pages are being mapped by
-  // reads: a whole memtable's worth kept raised peak RSS by ~30 MiB at
-  // 64 MiB memtables (kv_bench, mixed), and the clearing it saved did not
-  // show in fill throughput (docs/BENCHMARKS.md). Never more than the next
-  // memtable will map anyway; a flush that ends with nothing written since
-  // its switch (a write-idle DB) trims it (db_flush.cpp).
+  // (kv/huge_page_pool.hpp) that keeps at most half a memtable's worth: half
+  // its blocks plus the partly used last block of its arena. Kept blocks save
+  // the next memtable clearing fresh pages, but they stay resident while the
+  // flushed table's pages are being mapped by reads: a whole memtable's worth
+  // kept raised peak RSS by ~30 MiB at 64 MiB memtables (kv_bench, mixed),
+  // and the clearing it saved did not show in fill throughput
+  // (docs/BENCHMARKS.md). Never more than the next memtable will map anyway;
+  // a flush that ends with nothing written since its switch (a write-idle DB)
+  // trims it (db_flush.cpp).
   //
   // One block is also kept cleared ahead by the pool's own thread while a
   // memtable grows (kMemTableBlocksPrefaulted; a memtable takes a block
@@ -141,7 +141,7 @@ class DBImpl final : public DB {
   static constexpr std::size_t kMemTableBlocksPrefaulted = 1;
   static std::shared_ptr<HugePageBlockPool> NewMemTableBlockPool(const Options& options) {
     if (!UsesHugePages(options)) return nullptr;
-    return std::make_shared<HugePageBlockPool>(options.memtable_bytes / kHugePageBlockBytes / 2 + 2,
+    return std::make_shared<HugePageBlockPool>(options.memtable_bytes / kHugePageBlockBytes / 2 + 1,
                                                kMemTableBlocksPrefaulted);
   }
 
