@@ -113,8 +113,8 @@ class Arena {
   /// nodes) packed together, away from the tails (its values), while a 32-bit
   /// offset still leads from one to the other.
   struct FrontAndTail {
-    char* front;
-    char* tail;
+    char* front;  ///< `front_bytes`, aligned to kAlign
+    char* tail;   ///< `tail_bytes`, after the front part
   };
   /// REQUIRES: front_bytes > 0, tail_bytes > 0
   FrontAndTail AllocateAlignedWithTail(std::size_t front_bytes, std::size_t tail_bytes) {
