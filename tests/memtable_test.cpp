@@ -341,10 +341,12 @@ TEST_CASE("MemTable randomized against a std::map model", "[memtable]") {
     seq += 1 + rng() % 3;
     const std::string key = random_key();
     const auto type = static_cast<ValueType>(rng() % 3);
-    // Now and then a value over a quarter of an arena block (1 KiB of a
-    // 4 KiB block, 512 KiB of a 2 MiB one), stored apart from its node.
+    // Now and then a value around an eighth of an arena block (512 bytes
+    // of a 4 KiB block, 256 KiB of a 2 MiB one: above it, values are
+    // stored apart from their nodes) or well over it.
+    const std::size_t eighth = kv::Arena(mem_blocks).block_size() / 8;
     const std::size_t big =
-        mem_blocks == kv::ArenaBlocks::kSmall ? 1025 + rng() % 2000 : (std::size_t{512} << 10) + 1;
+        rng() % 2 == 0 ? eighth - 8 + rng() % 16 : eighth * (2 + rng() % 4) + rng() % 100;
     const bool big_value = rng() % (mem_blocks == kv::ArenaBlocks::kSmall ? 10 : 1000) == 0;
     std::string value =
         type == ValueType::kDeletion ? "" : std::string(big_value ? big : rng() % 20, 'a' + i % 26);

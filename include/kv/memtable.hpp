@@ -21,10 +21,9 @@
 /// @endcode
 /// where stored_value for kValueWithExpiry is fixed64(expiry_micros) + value.
 /// value_ref's low 31 bits are the offset from value_ref's own first byte to
-/// the value record (less than one arena block). A value record too large to
-/// share a block (over a quarter of one) gets its own allocation; then
-/// value_ref's top bit is set and the offset leads to an 8-byte native
-/// pointer to it instead.
+/// the value record (less than one arena block). A value record over an
+/// eighth of an arena block is allocated apart; then value_ref's top bit is
+/// set and the offset leads to an 8-byte native pointer to it instead.
 ///
 /// Keeping values apart from the nodes and keys is what makes searches
 /// cheap: a search touches only nodes and keys, which sit together at the
@@ -200,10 +199,11 @@ class MemTable {
     assert(value_size <= std::numeric_limits<std::uint32_t>::max());
     const std::size_t value_record_size =
         static_cast<std::size_t>(VarintLength(value_size)) + value_size;
-    // Values over a quarter block would waste the rest of it (see
-    // AllocateAlignedWithTail): they get their own allocation, reached
-    // through a pointer in the tail.
-    const bool indirect = value_record_size > arena_.block_size() / 4;
+    // Large values get an allocation of their own, reached through a
+    // pointer in the tail: a node with a value over an eighth of a block
+    // could exceed the quarter block beyond which AllocateAlignedWithTail
+    // gives the pair a block of its own (a heap allocation per entry).
+    const bool indirect = value_record_size > arena_.block_size() / 8;
     const std::size_t key_record_size =
         static_cast<std::size_t>(VarintLength(key_size)) + key_size + sizeof(std::uint32_t);
     char* tail = nullptr;

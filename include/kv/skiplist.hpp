@@ -83,7 +83,7 @@ class SkipList {
  public:
   /// Most levels a node can have: at kBranching 2, the top level of a list
   /// of a million keys still holds only a few (a 64 MiB memtable holds
-  /// ~400k entries of 16-byte keys and 100-byte values, ~900k with
+  /// ~440k entries of 16-byte keys and 100-byte values, ~1.1M with
   /// 10-byte values).
   static constexpr int kMaxHeight = 20;
   /// Each level holds ~1/kBranching of the one below. 2, not LevelDB's 4:
@@ -121,6 +121,7 @@ class SkipList {
   /// inserted (invariant 3).
   char* AllocateKey(std::size_t key_bytes, std::size_t tail_bytes, char** tail) {
     assert(key_bytes > 0);
+    assert(pending_ == nullptr);
     const NewNodeResult r = NewNode(RandomHeight(), key_bytes, tail_bytes);
     if (tail != nullptr) *tail = r.tail;
     pending_ = r.node;
