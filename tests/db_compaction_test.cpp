@@ -3,6 +3,7 @@
 // deletes and expired TTL entries, trivial moves, bounded L0, and readers
 // running concurrently with compactions.
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <random>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "db/file_names.hpp"
 #include "kv/db.hpp"
 #include "kv/event_listener.hpp"
@@ -555,4 +557,84 @@ TEST_CASE("block_restart_interval is validated and shapes flush and compaction o
 }
 
 }  // namespace
+}  // namespace kv
+
+namespace kv {
+namespace {
+
+// Holds the first compaction at its start until released, and records the
+// order in which flushes and compactions complete.
+class CompactionGate final : public EventListener {
+ public:
+  void OnCompactionBegin(const CompactionJobInfo&) override {
+    absl::MutexLock l(&mu_);
+    if (used_) return;
+    used_ = true;
+    began_ = true;
+    mu_.Await(absl::Condition(&released_));
+  }
+  void OnFlushCompleted(const FlushJobInfo&) override { Record("flush"); }
+  void OnCompactionCompleted(const CompactionJobInfo&) override { Record("compaction"); }
+
+  void AwaitBegin() {
+    absl::MutexLock l(&mu_);
+    mu_.Await(absl::Condition(&began_));
+  }
+  void Release() {
+    absl::MutexLock l(&mu_);
+    released_ = true;
+  }
+  // Waits until `n` events are recorded; returns them.
+  std::vector<std::string> AwaitEvents(std::size_t n) {
+    absl::MutexLock l(&mu_);
+    auto enough = [&] { return events_.size() >= n; };
+    mu_.Await(absl::Condition(&enough));
+    return events_;
+  }
+
+ private:
+  void Record(const char* what) {
+    absl::MutexLock l(&mu_);
+    events_.push_back(what);
+  }
+  absl::Mutex mu_;
+  bool used_ = false, began_ = false, released_ = false;
+  std::vector<std::string> events_;
+};
+
+}  // namespace
+
+TEST_CASE("a memtable that fills during a compaction is flushed before the compaction ends",
+          "[db][compaction][flush][stall]") {
+  // One thread does both. Were the flush to wait for the compaction, every
+  // writer would stop once the next memtable filled too.
+  auto gate = std::make_shared<CompactionGate>();
+  Options options{.level0_compaction_trigger = 2, .listeners = {gate}};
+  options.file_system = NewMemFileSystem();
+  auto db = std::move(DB::Open(options, "/db")).value();
+  for (int round = 0; round < 2; ++round) {  // two overlapping L0 tables: a compaction
+    for (int i = 0; i < 1000; ++i) REQUIRE_OK(db->Put("key" + std::to_string(i), "v"));
+    REQUIRE_OK(db->Flush());
+  }
+  gate->AwaitBegin();  // the compaction holds the background thread
+  REQUIRE(gate->AwaitEvents(2) == std::vector<std::string>{"flush", "flush"});
+
+  REQUIRE_OK(db->Put("late", "write"));
+  absl::Status flushed;
+  std::thread flusher([&] { flushed = db->Flush(); });  // switches memtables, then waits
+  // Wait for the switch: kv.stats names the immutable memtable.
+  while (db->GetProperty("kv.stats").value().find("immutable memtable") == std::string::npos) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  gate->Release();
+  flusher.join();
+  REQUIRE_OK(flushed);
+  // The compaction met the waiting memtable at its first key and flushed
+  // it, then went on.
+  CHECK(gate->AwaitEvents(4) == std::vector<std::string>{"flush", "flush", "flush", "compaction"});
+  CHECK(db->Get("late").value() == "write");
+  CHECK(db->Get("key999").value() == "v");
+  CHECK(db->GetProperty("kv.num-files-at-level0").value() == "1");
+}
+
 }  // namespace kv

@@ -207,6 +207,17 @@ absl::Status DBImpl::RunCompactionJobLocked(const CompactionInputs& c, const Ver
       break;
     }
     const bool new_user_key = !has_current_user_key || k.user_key != current_user_key;
+    if (new_user_key && imm_pending_.load(std::memory_order_acquire)) {
+      // A full memtable is waiting: flush it first, as LevelDB does. One
+      // background thread does both, and a compaction can run for seconds,
+      // while the next memtable fills in under one at full write speed;
+      // then every writer stops until the flush. The new L0 table is newer
+      // than everything this compaction reads, and its install leaves the
+      // inputs in place (they are in the current version, and the outputs
+      // in pending_outputs_).
+      s = FlushImmutableDuringCompaction();
+      if (!s.ok()) break;
+    }
     if (new_user_key) {
       current_user_key.assign(k.user_key);
       has_current_user_key = true;

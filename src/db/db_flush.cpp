@@ -111,6 +111,7 @@ absl::Status DBImpl::FlushImmutableLocked() {
   // should not stay resident alongside them while the rest of this
   // function (deleting the old WAL, listeners) runs.
   imm_ = nullptr;
+  imm_pending_.store(false, std::memory_order_release);
   imm.reset();
   read_sources_.reset();
   // Nothing written since the switch: the DB is write-idle (a Flush() or
@@ -132,6 +133,14 @@ absl::Status DBImpl::FlushImmutableLocked() {
   DeleteObsoleteFilesLocked();
   NotifyListenersLocked([&](EventListener& l) { l.OnFlushCompleted(info); });
   return absl::OkStatus();
+}
+
+absl::Status DBImpl::FlushImmutableDuringCompaction() {
+  kv::MutexLock l(&mu_);
+  if (imm_ == nullptr) return absl::OkStatus();
+  absl::Status s = FlushImmutableLocked();
+  bg_cv_.SignalAll();  // writers stopped for it, Flush()
+  return s;
 }
 
 absl::Status DBImpl::WriteTableFromMemtable(const MemTable& mem, std::uint64_t number,

@@ -169,6 +169,9 @@ class DBImpl final : public DB {
   bool HasBackgroundWorkLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes imm_ to an L0 table and installs it; mu_ is released for the I/O.
   [[nodiscard]] absl::Status FlushImmutableLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Called by a running compaction, without mu_, when imm_pending_ is set:
+  // flushes imm_ and wakes the writers waiting for it.
+  [[nodiscard]] absl::Status FlushImmutableDuringCompaction() ABSL_LOCKS_EXCLUDED(mu_);
   // Writes `mem` to table file `number` and syncs it, leaving out versions
   // no reader in `horizon` can see; fills *meta (file_size 0 and no file if
   // the memtable was empty). Touches no state guarded by mu_.
@@ -269,6 +272,9 @@ class DBImpl final : public DB {
   std::unique_ptr<VersionSet> versions_ ABSL_GUARDED_BY(mu_);
   // The memtable being flushed, if any (writers stall if another fills up).
   std::shared_ptr<MemTable> imm_ ABSL_GUARDED_BY(mu_);
+  // imm_ != nullptr, readable without mu_: a running compaction checks it
+  // between keys to flush first (RunCompactionJobLocked).
+  std::atomic<bool> imm_pending_{false};
   // mem_, imm_ and the current version as last handed to a read. Rebuilt by
   // PinReadView when any of them has changed since (compared by pointer, so
   // no code that changes them has to remember to refresh it).

@@ -318,6 +318,7 @@ absl::Status DBImpl::MakeRoomForWriteLocked(bool force) {
       return s;
     }
     imm_ = std::move(mem_);
+    imm_pending_.store(true, std::memory_order_release);
     imm_wal_number_ = old_wal;
     mem_ = NewMemTable();
     force = false;
