@@ -556,34 +556,16 @@ TEST_CASE("block_restart_interval is validated and shapes flush and compaction o
   }
 }
 
-}  // namespace
-}  // namespace kv
-
-namespace kv {
-namespace {
-
 // Holds the first compaction at its start until released, and records the
 // order in which flushes and compactions complete.
 class CompactionGate final : public EventListener {
  public:
-  void OnCompactionBegin(const CompactionJobInfo&) override {
-    absl::MutexLock l(&mu_);
-    if (used_) return;
-    used_ = true;
-    began_ = true;
-    mu_.Await(absl::Condition(&released_));
-  }
+  void OnCompactionBegin(const CompactionJobInfo&) override { gate_.Hold(); }
   void OnFlushCompleted(const FlushJobInfo&) override { Record("flush"); }
   void OnCompactionCompleted(const CompactionJobInfo&) override { Record("compaction"); }
 
-  void AwaitBegin() {
-    absl::MutexLock l(&mu_);
-    mu_.Await(absl::Condition(&began_));
-  }
-  void Release() {
-    absl::MutexLock l(&mu_);
-    released_ = true;
-  }
+  void AwaitBegin() { gate_.AwaitHeld(); }
+  void Release() { gate_.Release(); }
   // Waits until `n` events are recorded; returns them.
   std::vector<std::string> AwaitEvents(std::size_t n) {
     absl::MutexLock l(&mu_);
@@ -597,8 +579,8 @@ class CompactionGate final : public EventListener {
     absl::MutexLock l(&mu_);
     events_.push_back(what);
   }
+  test::OneShotGate gate_;
   absl::Mutex mu_;
-  bool used_ = false, began_ = false, released_ = false;
   std::vector<std::string> events_;
 };
 

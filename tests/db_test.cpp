@@ -559,25 +559,12 @@ std::uint64_t MemTableBytesKept(DB& db) { return StatsNumberAfter(db, "kept for 
 // test it began.
 class FlushGate final : public EventListener {
  public:
-  void OnFlushBegin(const FlushJobInfo&) override {
-    absl::MutexLock l(&mu_);
-    if (used_) return;
-    used_ = true;
-    began_ = true;
-    mu_.Await(absl::Condition(&released_));
-  }
-  void AwaitBegin() {
-    absl::MutexLock l(&mu_);
-    mu_.Await(absl::Condition(&began_));
-  }
-  void Release() {
-    absl::MutexLock l(&mu_);
-    released_ = true;
-  }
+  void OnFlushBegin(const FlushJobInfo&) override { gate_.Hold(); }
+  void AwaitBegin() { gate_.AwaitHeld(); }
+  void Release() { gate_.Release(); }
 
  private:
-  absl::Mutex mu_;
-  bool used_ = false, began_ = false, released_ = false;
+  test::OneShotGate gate_;
 };
 
 TEST_CASE("while writes go on, a flushed huge page memtable hands its blocks to the next one",

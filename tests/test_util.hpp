@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "kv/db.hpp"
 #include "kv/env.hpp"
 
@@ -170,5 +171,32 @@ inline std::uint64_t TestSeed() {
   if (const char* s = std::getenv("KV_TEST_SEED")) return std::strtoull(s, nullptr, 10);
   return 20261121;
 }
+
+// Holds the first thread that calls Hold() until Release(); later calls
+// pass straight through. For listeners that stop background work at a
+// chosen step (e.g. the first flush) while the test does something.
+class OneShotGate {
+ public:
+  void Hold() {
+    absl::MutexLock l(&mu_);
+    if (used_) return;
+    used_ = true;
+    held_ = true;
+    mu_.Await(absl::Condition(&released_));
+  }
+  // Returns once a thread is held (or was).
+  void AwaitHeld() {
+    absl::MutexLock l(&mu_);
+    mu_.Await(absl::Condition(&held_));
+  }
+  void Release() {
+    absl::MutexLock l(&mu_);
+    released_ = true;
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool used_ = false, held_ = false, released_ = false;
+};
 
 }  // namespace kv::test
