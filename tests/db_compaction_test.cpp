@@ -4,6 +4,7 @@
 // running concurrently with compactions.
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <random>
@@ -13,7 +14,6 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
 #include "db/file_names.hpp"
 #include "kv/db.hpp"
 #include "kv/event_listener.hpp"
@@ -568,19 +568,20 @@ class CompactionGate final : public EventListener {
   void Release() { gate_.Release(); }
   // Waits until `n` events are recorded; returns them.
   std::vector<std::string> AwaitEvents(std::size_t n) {
-    absl::MutexLock l(&mu_);
-    auto enough = [&] { return events_.size() >= n; };
-    mu_.Await(absl::Condition(&enough));
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return events_.size() >= n; });
     return events_;
   }
 
  private:
   void Record(const char* what) {
-    absl::MutexLock l(&mu_);
+    std::lock_guard<std::mutex> l(mu_);
     events_.push_back(what);
+    cv_.notify_all();
   }
   test::OneShotGate gate_;
-  absl::Mutex mu_;
+  std::mutex mu_;
+  std::condition_variable cv_;
   std::vector<std::string> events_;
 };
 

@@ -362,7 +362,12 @@ std::set<std::string> TableFiles(FileSystem& fs) {
 TEST_CASE("io error: ENOSPC during compaction", "[db][io_error]") {
   test::Watchdog dog(60s, "ENOSPC");
   Options o = test::SmallOptions(nullptr);
-  o.level0_compaction_trigger = 8;
+  // No background compactions: only CompactRange compacts. Flush() does not
+  // wait for a running compaction (it flushes between two of its keys), so
+  // one could end after `inputs` below is taken and delete some of them,
+  // as it should.
+  o.level0_compaction_trigger = o.level0_slowdown_trigger = o.level0_stop_trigger = 1000;
+  o.level1_target_bytes = std::uint64_t{1} << 40;
   Harness h(o);
   h.Populate();
   for (int t = 0; t < 4; ++t) {

@@ -2,11 +2,13 @@
 #pragma once
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -17,7 +19,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "kv/db.hpp"
 #include "kv/env.hpp"
 
@@ -175,27 +176,32 @@ inline std::uint64_t TestSeed() {
 // Holds the first thread that calls Hold() until Release(); later calls
 // pass straight through. For listeners that stop background work at a
 // chosen step (e.g. the first flush) while the test does something.
+// std::mutex, not absl::Mutex: ThreadSanitizer sees only the former (the
+// system's Abseil is not instrumented).
 class OneShotGate {
  public:
   void Hold() {
-    absl::MutexLock l(&mu_);
+    std::unique_lock<std::mutex> l(mu_);
     if (used_) return;
     used_ = true;
     held_ = true;
-    mu_.Await(absl::Condition(&released_));
+    cv_.notify_all();
+    cv_.wait(l, [&] { return released_; });
   }
   // Returns once a thread is held (or was).
   void AwaitHeld() {
-    absl::MutexLock l(&mu_);
-    mu_.Await(absl::Condition(&held_));
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return held_; });
   }
   void Release() {
-    absl::MutexLock l(&mu_);
+    std::lock_guard<std::mutex> l(mu_);
     released_ = true;
+    cv_.notify_all();
   }
 
  private:
-  absl::Mutex mu_;
+  std::mutex mu_;
+  std::condition_variable cv_;
   bool used_ = false, held_ = false, released_ = false;
 };
 
