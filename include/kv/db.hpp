@@ -253,7 +253,9 @@ class DB {
   /// A handle on the current state. Destroy it before the DB.
   [[nodiscard]] virtual std::unique_ptr<const Snapshot> GetSnapshot() = 0;
 
-  /// Writes the memtable to an SSTable and waits for it.
+  /// Writes the memtable to an SSTable and waits for it. A compaction that
+  /// was running may still be running when it returns (it flushes the
+  /// memtable between two of its keys).
   [[nodiscard]] virtual absl::Status Flush() = 0;
   /// Flushes the memtable, then compacts the tables overlapping [begin, end]
   /// (nullopt: unbounded) level by level, from L0 down into the deepest
