@@ -89,8 +89,7 @@ class Arena {
   /// REQUIRES: bytes > 0
   char* AllocateAligned(std::size_t bytes) {
     assert(bytes > 0);
-    const std::size_t misalign = reinterpret_cast<std::uintptr_t>(ptr_) & (kAlign - 1);
-    const std::size_t pad = misalign == 0 ? 0 : kAlign - misalign;
+    const std::size_t pad = PaddingToAlign();
     if (bytes + pad <= remaining_) {
       char* result = ptr_ + pad;
       ptr_ += bytes + pad;
@@ -120,8 +119,7 @@ class Arena {
   /// REQUIRES: front_bytes > 0, tail_bytes > 0
   FrontAndTail AllocateAlignedWithTail(std::size_t front_bytes, std::size_t tail_bytes) {
     assert(front_bytes > 0 && tail_bytes > 0);
-    const std::size_t misalign = reinterpret_cast<std::uintptr_t>(ptr_) & (kAlign - 1);
-    const std::size_t pad = misalign == 0 ? 0 : kAlign - misalign;
+    const std::size_t pad = PaddingToAlign();
     if (front_bytes + pad + tail_bytes <= remaining_) {
       char* const front = ptr_ + pad;
       remaining_ -= front_bytes + pad + tail_bytes;
@@ -162,6 +160,12 @@ class Arena {
     ptr_ += bytes;
     remaining_ -= bytes;
     return result;
+  }
+
+  // Bytes to skip so that ptr_ is aligned to kAlign.
+  std::size_t PaddingToAlign() const {
+    const std::size_t misalign = reinterpret_cast<std::uintptr_t>(ptr_) & (kAlign - 1);
+    return misalign == 0 ? 0 : kAlign - misalign;
   }
 
   // Starts a new block for small requests, wasting what is left of the

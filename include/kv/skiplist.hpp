@@ -122,10 +122,10 @@ class SkipList {
   char* AllocateKey(std::size_t key_bytes, std::size_t tail_bytes, char** tail) {
     assert(key_bytes > 0);
     assert(pending_ == nullptr);
-    const NewNodeResult r = NewNode(RandomHeight(), key_bytes, tail_bytes);
+    pending_height_ = RandomHeight();
+    const NewNodeResult r = NewNode(pending_height_, key_bytes, tail_bytes);
     if (tail != nullptr) *tail = r.tail;
     pending_ = r.node;
-    pending_height_ = r.height;
     return r.node->key();
   }
 
@@ -263,7 +263,6 @@ class SkipList {
 
   struct NewNodeResult {
     Node* node;
-    int height;
     char* tail;  // nullptr unless tail_bytes > 0
   };
   NewNodeResult NewNode(int height, std::size_t key_bytes, std::size_t tail_bytes) {
@@ -280,7 +279,7 @@ class SkipList {
     // Links from the highest level down; the node is the last (level 0).
     auto* links = reinterpret_cast<Link*>(mem);
     for (int i = 0; i < height; ++i) new (&links[i]) Link(nullptr);
-    return {reinterpret_cast<Node*>(&links[height - 1]), height, tail};
+    return {reinterpret_cast<Node*>(&links[height - 1]), tail};
   }
 
   int GetMaxHeight() const { return max_height_.load(std::memory_order_relaxed); }
